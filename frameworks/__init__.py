@@ -1,0 +1,1 @@
+"""The four reference implementations of `shared/SPEC.md`, one module per framework."""

@@ -1,0 +1,139 @@
+"""Frameworks and servers as data, and a live server process started from them.
+
+A `LiveServer` is a real ASGI server process serving one app on 127.0.0.1. The test
+binds the listening socket itself (port 0) and hands it to the server as a file
+descriptor, so there is no race for a port; readiness is polled on `GET /health`
+with a deadline; stopping kills only the process it started, by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import httpx
+
+__all__ = ["FRAMEWORKS", "REPO", "SERVERS", "LiveServer", "ServerFailed"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+#: Framework name -> import string of its reference app.
+FRAMEWORKS: dict[str, str] = {
+    "fastapi": "frameworks.fastapi_app:app",
+    "starlette": "frameworks.starlette_app:app",
+    "litestar": "frameworks.litestar_app:app",
+    "quart": "frameworks.quart_app:app",
+}
+
+#: Server name -> command line; `{app}` is an import string, `{fd}` the listening socket.
+#: One worker, asyncio loop; uvicorn's HTTP implementation is named so that installed
+#: extras cannot change what is measured.
+SERVERS: dict[str, tuple[str, ...]] = {
+    "uvicorn": ("-m", "uvicorn", "{app}", "--fd", "{fd}", "--http", "h11", "--loop", "asyncio",
+                "--lifespan", "on"),
+    "hypercorn": ("-m", "hypercorn", "{app}", "--bind", "fd://{fd}", "--worker-class", "asyncio",
+                  "--access-logfile", "-"),
+}
+
+
+class ServerFailed(RuntimeError):
+    pass
+
+
+class LiveServer:
+    def __init__(self, app: str, server: str, env: Mapping[str, str] | None = None,
+                 log_path: Path | None = None, extra_args: Sequence[str] = (),
+                 ready_timeout: float = 30.0) -> None:
+        if server not in SERVERS:
+            raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
+        self.app, self.server = app, server
+        self.env = dict(env or {})
+        self.log_path = log_path
+        self.extra_args = tuple(extra_args)
+        self.ready_timeout = ready_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def command(self, fd: int) -> list[str]:
+        args = [a.format(app=self.app, fd=fd) for a in SERVERS[self.server]]
+        return [sys.executable, *args, *self.extra_args]
+
+    def start(self) -> LiveServer:
+        sock = socket.create_server(("127.0.0.1", 0), backlog=512)
+        self.port = sock.getsockname()[1]
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(self.command(sock.fileno()), pass_fds=[sock.fileno()],
+                                         env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        finally:
+            sock.close()  # the child holds its own copy
+            if self.log_path:
+                out.close()  # type: ignore[union-attr]
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        assert self.proc is not None
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise ServerFailed(f"{self} exited with {self.proc.returncode}\n{self.log_tail()}")
+                try:
+                    if client.get(self.url + "/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)  # readiness polling, not test synchronisation
+        self.stop()
+        raise ServerFailed(f"{self} not ready within {self.ready_timeout:g} s\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.signal(signal.SIGTERM)
+        if self.wait(grace) is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __str__(self) -> str:
+        return f"{self.app} under {self.server} on {self.url}"

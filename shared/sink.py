@@ -1,0 +1,211 @@
+"""The embedded default SMTP server: a real aiosmtpd server that keeps what it receives.
+
+Tests use its gates to hold the reply to an e-mail for as long as they need (the sender
+is then mid-send, deterministically) and its faults to answer an e-mail with an error.
+`python -m shared.sink` runs it on its own and prints each e-mail as it arrives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+__all__ = ["Gate", "Received", "SmtpSink"]
+
+Match = Callable[[list[str]], bool]
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    arrived: float  # time.monotonic() when DATA came in
+    replied: float | None = None
+    reply: str = ""
+
+    @property
+    def message(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class Gate:
+    """Holds the reply to every e-mail it matches until `release()`."""
+
+    matches: Match
+    _sink: SmtpSink
+    _event: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: list[Received] = field(default_factory=list)
+
+    def release(self) -> None:
+        self._sink._call(self._event.set)
+
+    def wait_arrived(self, count: int = 1, timeout: float = 30.0) -> list[Received]:
+        self._sink._wait(lambda: len(self.arrived) >= count, timeout, f"{count} e-mail(s) at the gate")
+        return self.arrived
+
+
+@dataclass
+class _Fault:
+    matches: Match
+    reply: str
+    times: int
+
+
+class SmtpSink:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 on_message: Callable[[Received], None] | None = None) -> None:
+        self.host = host
+        self._requested_port = port
+        self.port = 0
+        self.received: list[Received] = []
+        self._gates: list[Gate] = []
+        self._faults: list[_Fault] = []
+        self._on_message = on_message
+        self._cond = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+
+    # -- life cycle -------------------------------------------------------
+    def start(self) -> SmtpSink:
+        sock = socket.create_server((self.host, self._requested_port))
+        self.port = sock.getsockname()[1]
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._server = loop.run_until_complete(loop.create_server(
+                lambda: SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True), sock=sock))
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="smtp-sink", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None or self._thread is None:
+            return
+        for gate in self._gates:
+            gate.release()
+
+        async def close() -> None:
+            assert self._server is not None
+            self._server.close()
+            self._loop.stop()  # type: ignore[union-attr]
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop)
+        self._thread.join(10)
+        self._loop = None
+
+    def __enter__(self) -> SmtpSink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests use ---------------------------------------------------
+    def hold(self, address: str | None = None) -> Gate:
+        """Hold the replies to e-mails for `address` (to every e-mail, when None)."""
+        gate = Gate(_matches(address), self)
+        with self._cond:
+            self._gates.append(gate)
+        return gate
+
+    def fail(self, reply: str, address: str | None = None, times: int = 1) -> None:
+        """Answer the next `times` e-mails for `address` with `reply`, e.g. '451 4.3.0 later'."""
+        with self._cond:
+            self._faults.append(_Fault(_matches(address), reply, times))
+
+    def to(self, address: str) -> list[Received]:
+        with self._cond:
+            return [m for m in self.received if address in m.rcpt_tos]
+
+    def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
+        self._wait(lambda: len([m for m in self.to(address) if m.replied]) >= count, timeout,
+                   f"{count} e-mail(s) to {address}")
+        return self.to(address)
+
+    def wait_total(self, count: int, timeout: float = 60.0) -> None:
+        self._wait(lambda: len(self.received) >= count, timeout, f"{count} e-mail(s) in all")
+
+    # -- internals --------------------------------------------------------
+    def _call(self, fn: Callable[[], Any]) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(fn)
+
+    def _wait(self, done: Callable[[], bool], timeout: float, what: str) -> bool:
+        with self._cond:
+            if not self._cond.wait_for(done, timeout):
+                raise TimeoutError(f"SMTP sink: no {what} within {timeout:g} s")
+        return True
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        rcpts = [str(r) for r in envelope.rcpt_tos]
+        item = Received(str(envelope.mail_from), rcpts, bytes(envelope.original_content or b""),
+                        time.monotonic())
+        with self._cond:
+            gates = [g for g in self._gates if g.matches(rcpts)]
+            self.received.append(item)
+            for gate in gates:
+                gate.arrived.append(item)
+            self._cond.notify_all()
+        for gate in gates:
+            await gate._event.wait()
+        reply = "250 OK"
+        with self._cond:
+            for fault in self._faults:
+                if fault.times > 0 and fault.matches(rcpts):
+                    fault.times -= 1
+                    reply = fault.reply
+                    break
+            item.reply, item.replied = reply, time.monotonic()
+            self._cond.notify_all()
+        if self._on_message is not None:
+            self._on_message(item)
+        return reply
+
+
+def _matches(address: str | None) -> Match:
+    if address is None:
+        return lambda rcpts: True
+    return lambda rcpts: address in rcpts
+
+
+def _print(item: Received) -> None:
+    msg = item.message
+    print(f"[sink] {item.reply[:3]} mail to {', '.join(item.rcpt_tos)}: "
+          f"{msg['Subject']!s} | {msg.get_content().strip()}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.sink", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8025)
+    args = parser.parse_args(argv)
+    sink = SmtpSink(args.host, args.port, on_message=_print).start()
+    print(f"[sink] SMTP sink listening on {args.host}:{sink.port}; Ctrl-C stops it", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        sink.stop()
+
+
+if __name__ == "__main__":
+    main()
