@@ -9,6 +9,7 @@ comes from `AFTERWARD_EVENTS`; with it unset, nothing is recorded.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import threading
@@ -19,6 +20,7 @@ __all__ = ["EVENTS_ENV", "on_event_loop", "read_events", "record"]
 
 EVENTS_ENV = "AFTERWARD_EVENTS"
 _lock = threading.Lock()
+_seq = itertools.count()
 
 
 def on_event_loop() -> bool:
@@ -44,9 +46,10 @@ def record(event: str, request_id: str | None, **extra: Any) -> None:
         "t": time.monotonic(),
         **extra,
     }
-    data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
     # One write() of an O_APPEND file per line: lines from threads and processes never interleave.
     with _lock:
+        line["seq"] = next(_seq)  # this process's order of events, finer than the clock
+        data = (json.dumps(line, ensure_ascii=False) + "\n").encode()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, data)
@@ -57,6 +60,8 @@ def record(event: str, request_id: str | None, **extra: Any) -> None:
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
+            text = f.read()
     except FileNotFoundError:
         return []
+    # A line still being written by another process has no newline yet: leave it for later.
+    return [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]

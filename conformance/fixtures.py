@@ -1,0 +1,164 @@
+"""One fixture for "a live server of framework X under server Y", and what it needs.
+
+Every test that takes `pair` runs once per framework x server pair (ids like
+`[quart-hypercorn]`); `live` is that pair's reference app (or the app given with
+`--app`), `probe` its semantics probe. Each server process starts once per pair and
+worker, writes its events and log to files the test names, and is killed by PID.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.gates import GATES_ENV, GateServer
+from shared.recorder import EVENTS_ENV, read_events
+from shared.servers import FRAMEWORKS, SERVERS, LiveServer
+from shared.sink import SmtpSink
+
+__all__ = ["Live", "Pair", "fresh_address"]
+
+PROBES = {name: f"conformance.probes.{name}_probe:app" for name in FRAMEWORKS}
+
+
+@dataclass(frozen=True)
+class Pair:
+    framework: str
+    server: str
+    app: str
+
+    def __str__(self) -> str:
+        return f"{self.framework}-{self.server}"
+
+
+@dataclass
+class Live:
+    """A running server plus the files it reports into."""
+
+    pair: Pair
+    server: LiveServer
+    events_path: Path
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 15.0), **kwargs)
+
+    def events(self, request_id: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in read_events(self.events_path)
+                if (request_id is None or e["request_id"] == request_id)
+                and (event is None or e["event"] == event)]
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text().splitlines() if self.log_path.exists() else []
+
+
+def fresh_address() -> str:
+    return f"r{uuid.uuid4().hex[:12]}@example.com"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("afterward")
+    group.addoption("--app", action="append", default=[], metavar="MODULE:ATTR",
+                    help="run the contract tier against this ASGI app instead of the four frameworks")
+    group.addoption("--server", action="append", default=[], choices=sorted(SERVERS),
+                    help="only these servers (default: all)")
+    group.addoption("--framework", action="append", default=[], choices=sorted(FRAMEWORKS),
+                    help="only these frameworks (default: all)")
+
+
+def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
+    servers = config.getoption("--server") or list(SERVERS)
+    if config.getoption("--app") and not probes:
+        apps = {a.partition(":")[0].rpartition(".")[2]: a for a in config.getoption("--app")}
+    else:
+        names = config.getoption("--framework") or list(FRAMEWORKS)
+        apps = {n: (PROBES if probes else FRAMEWORKS)[n] for n in names}
+    return [Pair(name, server, app) for name, app in apps.items() for server in servers]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "pair" not in metafunc.fixturenames:
+        return
+    probes = "probe" in metafunc.fixturenames or "fresh_probe" in metafunc.fixturenames
+    pairs = _pairs(metafunc.config, probes)
+    if probes:  # measure only the cells the declared table says apply
+        from conformance.declared import cell
+
+        prop = metafunc.function.__name__.removeprefix("test_")
+        pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and not c.na]
+    metafunc.parametrize("pair", pairs, ids=str, scope="session")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # One worker per pair (with `--dist loadgroup`), so each server process starts once.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "pair" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(str(callspec.params["pair"])))
+
+
+@pytest.fixture(scope="session")
+def sink() -> Iterator[SmtpSink]:
+    with SmtpSink() as smtp:
+        yield smtp
+
+
+def start_live(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> Live:
+    workdir.mkdir(parents=True, exist_ok=True)
+    events, log = workdir / "events.jsonl", workdir / "notifications.log"
+    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", env={
+        "AFTERWARD_SMTP_HOST": "127.0.0.1",
+        "AFTERWARD_SMTP_PORT": str(sink.port),
+        EVENTS_ENV: str(events),
+        "AFTERWARD_LOG_PATH": str(log),
+        **env,
+    })
+    return Live(pair, server.start(), events, log)
+
+
+@pytest.fixture(scope="session")
+def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    running = start_live(pair, sink, tmp_path_factory.mktemp(f"live-{pair}"))
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture(scope="session")
+def gates() -> Iterator[GateServer]:
+    server = GateServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def probe(pair: Pair, sink: SmtpSink, gates: GateServer,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    running = start_live(pair, sink, tmp_path_factory.mktemp(f"probe-{pair}"), **{GATES_ENV: gates.address})
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture
+def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer,
+                tmp_path: Path) -> Iterator[Live]:
+    """A probe server of this test's own, for tests that stop it."""
+    running = start_live(pair, sink, tmp_path, **{GATES_ENV: gates.address})
+    yield running
+    if running.server.proc is not None and running.server.proc.poll() is None:
+        running.server.proc.kill()
+        running.server.proc.wait(10)
+
+
+@pytest.fixture
+def address() -> str:
+    return fresh_address()

@@ -1,0 +1,170 @@
+"""Turns test outcomes into report rows, shows progress, prints the matrix, writes the report.
+
+Every conformance test leaves one row per measurement in its report's `user_properties`
+(which pytest-xdist carries from the workers); the controlling process collects them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import render
+from conformance.declared import cell, properties
+from conformance.fixtures import Pair
+
+KEY = "afterward"
+rows_key = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("afterward")
+    group.addoption("--report", metavar="PATH", help="write the JSON report here and print the matrix")
+    group.addoption("--write-docs", metavar="PATH", help="also render the semantics page here when all passed")
+
+
+def _row(pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed: bool,
+         **extra: Any) -> dict[str, Any]:
+    return {"framework": pair.framework, "server": pair.server, "tier": tier, "property": prop,
+            "expected": expected, "observed": observed, "passed": passed, **extra}
+
+
+def resolve(value: Any) -> Any:
+    """Declared values that are rules (`"=min(32, cpus + 4)"`) become this machine's number."""
+    if isinstance(value, str) and value.startswith("="):
+        return eval(value[1:], {"__builtins__": {"min": min, "max": max}}, {"cpus": os.cpu_count() or 1})
+    return value
+
+
+@pytest.fixture
+def expected(request: pytest.FixtureRequest, pair: Pair) -> Any:
+    """The declared value of this test's property for this pair (rules resolved)."""
+    declared = cell(request.node.originalname.removeprefix("test_"), pair.framework, pair.server)
+    return None if declared is None else resolve(declared.value)
+
+
+@pytest.fixture
+def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
+    """`check(observed)` compares a measurement with its declared cell and records the row."""
+    prop = request.node.originalname.removeprefix("test_")
+
+    def compare(observed: Any, **extra: Any) -> None:
+        declared = cell(prop, pair.framework, pair.server)
+        assert declared is not None, f"{prop} has no declared cell for {pair}"
+        expected = resolve(declared.value)
+        shown = expected if expected == declared.value else f"{declared.value[1:]} = {expected}"
+        passed = observed == expected
+        request.node.user_properties.append(
+            (KEY, _row(pair, "semantics", prop, shown, observed, passed, **extra)))
+        assert passed, (f"{prop} [{pair}]: declared {shown!r}, observed {observed!r}"
+                        f" (see {declared.source or 'conformance/expected.toml'})")
+
+    return compare
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    pair = getattr(item, "callspec", None) and item.callspec.params.get("pair")
+    if not isinstance(pair, Pair) or not (report.when == "call" or report.failed):
+        return report
+    if any(k == KEY for k, _ in report.user_properties):
+        return report
+    message = report.longreprtext.strip().splitlines()[-1][:300] if report.failed else ""
+    name = item.name.split("[", 1)
+    params = name[1].rstrip("]").split("-") if len(name) > 1 else []
+    extra = [p for p in params if p not in (pair.framework, pair.server)]
+    prop = item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
+    marker = item.get_closest_marker("clause")
+    if marker is not None:
+        report.user_properties.append((KEY, _row(pair, "contract", prop, "pass",
+                                                 "pass" if report.passed else "fail", report.passed,
+                                                 clause=marker.args[0], message=message)))
+    else:
+        report.user_properties.append((KEY, _row(pair, "semantics", prop, "measured",
+                                                 f"error: {message}", False)))
+    return report
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[rows_key] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _config
+    if config is None or hasattr(config, "workerinput"):
+        return
+    if not (report.when == "call" or (report.when == "setup" and report.failed)):
+        return  # user_properties ride on every phase's report; take each row once
+    rows = config.stash[rows_key]
+    tw = config.pluginmanager.get_plugin("terminalreporter")
+    for key, row in report.user_properties:
+        if key != KEY:
+            continue
+        rows.append(row)
+        if tw is not None and config.getoption("--report"):
+            mark = "ok " if row["passed"] else "MISMATCH" if row["tier"] == "semantics" else "FAIL"
+            tw.write_line(f"[{len(rows):4d}] {row['framework']}-{row['server']:<9} {row['tier']:<9} "
+                          f"{row['property']}: {render.short(row['observed'])} {mark}")
+
+
+_config: pytest.Config | None = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _config
+    _config = session.config
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    path = config.getoption("--report")
+    if not path or hasattr(config, "workerinput"):
+        return
+    rows = sorted(config.stash[rows_key], key=lambda r: (r["tier"], r["property"], r["framework"], r["server"]))
+    rows += _declared_na(config, rows)
+    report = {"versions": render.versions(), "results": rows}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tw = terminalreporter
+    tw.write_line("")
+    for line in render.matrix(rows):
+        tw.write_line(line)
+    failed = [r for r in rows if not r["passed"]]
+    for r in failed:
+        tw.write_line(f"MISMATCH {r['tier']} {r['property']} [{r['framework']}-{r['server']}]: "
+                      f"expected {r['expected']!r}, observed {r['observed']!r}"
+                      + (f" (clause {r['clause']})" if r.get("clause") else ""), red=True)
+    broken = sorted({r["clause"] for r in failed if r.get("clause")})
+    if broken:
+        tw.write_line(f"Clauses broken: {', '.join(broken)} (see shared/SPEC.md)", red=True, bold=True)
+    tw.write_line(f"{len(rows)} cells, {len(failed)} mismatches; report: {path}")
+    docs = config.getoption("--write-docs")
+    if docs and not failed and exitstatus == 0:
+        Path(docs).write_text(render.semantics_page(), encoding="utf-8")
+        tw.write_line(f"docs: {docs}")
+
+
+def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cells declared not applicable are reported with their reason; on a full run, a declared
+    cell that no test measured is a mismatch, so no cell is ever silently empty."""
+    seen = {(r["framework"], r["server"]) for r in rows if r["tier"] == "semantics"}
+    measured = {(r["framework"], r["server"], r["property"]) for r in rows}
+    full = not config.getoption("keyword") and not config.getoption("markexpr")
+    out = []
+    for prop in properties().values():
+        for framework, server in sorted(seen):
+            declared = prop.cell(framework, server)
+            pair = Pair(framework, server, "")
+            if declared is not None and declared.na:
+                out.append(_row(pair, "semantics", prop.name, f"n/a: {declared.na}",
+                                f"n/a: {declared.na}", True))
+            elif full and (framework, server, prop.name) not in measured:
+                out.append(_row(pair, "semantics", prop.name, declared.value if declared else "declared",
+                                "not measured", False))
+    return out

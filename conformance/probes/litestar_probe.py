@@ -1,0 +1,67 @@
+"""Litestar probe: `BackgroundTask(s)` on the returned `Response`, and on the route handler."""
+
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask, BackgroundTasks
+from litestar.di import Provide
+from litestar.response import Stream
+
+from conformance.probes.tasks import async_task, dependency_task, handle, observe, ping, register_sync
+
+
+def dep(rid: str, request: Request) -> list[BackgroundTask]:
+    return [BackgroundTask(*dependency_task(rid))] if request.query_params.get("dep") else []
+
+
+@post("/tasks/{rid:str}", dependencies={"dep_tasks": Provide(dep, sync_to_thread=False)}, status_code=200)
+async def tasks(rid: str, request: Request, dep_tasks: list[BackgroundTask]) -> Response[dict[str, str]]:
+    found = list(dep_tasks)
+    await handle(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
+    return Response({"rid": rid}, background=BackgroundTasks(found))
+
+
+@post("/stream/{rid:str}", status_code=200)
+async def stream(rid: str, request: Request) -> Stream:
+    found: list[BackgroundTask] = []
+    await handle(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield b"chunk %d\n" % n
+
+    return Stream(chunks(), background=BackgroundTasks(found))
+
+
+@post("/sync-endpoint/{rid:str}", status_code=200, sync_to_thread=True)
+def sync_endpoint(rid: str, request: Request) -> Response[dict[str, str]]:
+    found: list[BackgroundTask] = []
+    register_sync(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
+    return Response({"rid": rid}, background=BackgroundTasks(found))
+
+
+@get("/ping/{rid:str}")
+async def ping_route(rid: str) -> dict[str, str]:
+    return ping(rid)
+
+
+@get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@post("/task-group/{rid:str}", status_code=200)
+async def task_group(rid: str, request: Request) -> Response[dict[str, str]]:
+    found: list[BackgroundTask] = []
+    await handle(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
+    return Response({"rid": rid}, background=BackgroundTasks(found, run_in_task_group=True))
+
+
+@post("/handler-background/{rid:str}", status_code=200,
+      background=BackgroundTask(async_task, "handler-level", "handler", "mark"))
+async def handler_background(rid: str) -> Response[dict[str, str]]:
+    return Response({"rid": rid}, background=BackgroundTask(async_task, rid, "response", "mark"))
+
+
+app = observe(Litestar(route_handlers=[tasks, stream, sync_endpoint, ping_route, health,
+                                       task_group, handler_background]))

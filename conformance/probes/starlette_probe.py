@@ -1,0 +1,53 @@
+"""Starlette probe: `BackgroundTasks` attached to the response with `background=`."""
+
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.background import BackgroundTasks
+from starlette.requests import Request
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from conformance.probes.tasks import dependency_task, handle, observe, ping, register_sync
+
+
+async def tasks(request: Request) -> JSONResponse:
+    rid, background_tasks = request.path_params["rid"], BackgroundTasks()
+    if request.query_params.get("dep"):
+        background_tasks.add_task(*dependency_task(rid))
+    await handle(rid, request.query_params, background_tasks.add_task)
+    return JSONResponse({"rid": rid}, background=background_tasks)
+
+
+async def stream(request: Request) -> StreamingResponse:
+    rid, background_tasks = request.path_params["rid"], BackgroundTasks()
+    await handle(rid, request.query_params, background_tasks.add_task)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield b"chunk %d\n" % n
+
+    return StreamingResponse(chunks(), background=background_tasks)
+
+
+def sync_endpoint(request: Request) -> JSONResponse:
+    rid, background_tasks = request.path_params["rid"], BackgroundTasks()
+    register_sync(rid, request.query_params, background_tasks.add_task)
+    return JSONResponse({"rid": rid}, background=background_tasks)
+
+
+async def ping_route(request: Request) -> JSONResponse:
+    return JSONResponse(ping(request.path_params["rid"]))
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+app = observe(Starlette(routes=[
+    Route("/tasks/{rid}", tasks, methods=["POST"]),
+    Route("/stream/{rid}", stream, methods=["POST"]),
+    Route("/sync-endpoint/{rid}", sync_endpoint, methods=["POST"]),
+    Route("/ping/{rid}", ping_route),
+    Route("/health", health),
+]))

@@ -1,0 +1,465 @@
+"""The semantics tier: what each framework natively does after the response.
+
+Each test measures one property on its pair's probe and hands the observation to
+`check`, which compares it with `conformance/expected.toml`. Orderings come from the
+probe's own event sequence; held tasks wait on gates. Where a property is about
+something *not* happening, a later request or event that must come after it is the
+barrier; where only a wait can tell, the declared value picks the protocol so that a
+deadline is reached only by an observation that differs from the declaration.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.fixtures import Live
+from conformance.gates import GateServer
+
+DEADLINE = 10.0
+pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="client")
+
+
+def new_rid(prefix: str = "p") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+def post(probe: Live, path: str, timeout: float = DEADLINE, **params: Any) -> httpx.Response:
+    with probe.client(timeout=timeout) as client:
+        return client.post(path, params=params)
+
+
+def post_later(probe: Live, path: str, **params: Any) -> Future[httpx.Response]:
+    return pool.submit(post, probe, path, **params)
+
+
+def wait_event(probe: Live, rid: str, event: str, timeout: float = DEADLINE, **match: Any) -> dict[str, Any]:
+    """Poll the probe's event file (with a deadline) for an event that must come."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for e in probe.events(rid, event):
+            if all(e.get(k) == v for k, v in match.items()):
+                return e
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {event} {match} for {rid} within {timeout:g} s\n{probe.server.log_tail()}")
+        time.sleep(0.01)
+
+
+def barrier(probe: Live) -> None:
+    """A later request whose task has finished: whatever was going to start before it has."""
+    rid = new_rid("barrier")
+    assert post(probe, f"/tasks/{rid}", plan="async:mark").status_code == 200
+    wait_event(probe, rid, "task_end")
+
+
+def started(probe: Live, rid: str) -> list[str]:
+    return [e["task"] for e in sorted(probe.events(rid, "task_start"), key=lambda e: e["seq"])]
+
+
+class Raw:
+    """One HTTP/1.1 keep-alive connection, byte by byte, so tests control when each request goes."""
+
+    def __init__(self, probe: Live) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", probe.server.port), timeout=DEADLINE)
+        self.buffer = b""
+
+    def send(self, method: str, path: str) -> None:
+        self.sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".encode())
+
+    def read_response(self, timeout: float = DEADLINE) -> int | None:
+        """The status of the next response, or None when the server closed the connection."""
+        self.sock.settimeout(timeout)
+        while b"\r\n\r\n" not in self.buffer:
+            chunk = self._recv()
+            if not chunk:
+                return None
+            self.buffer += chunk
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            chunk = self._recv()
+            if not chunk:
+                return None
+            self.buffer += chunk
+        self.buffer = self.buffer[length:]
+        return int(lines[0].split()[1])
+
+    def _recv(self) -> bytes:
+        try:
+            return self.sock.recv(65536)
+        except ConnectionResetError:
+            return b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def other_request_waits(probe: Live, gates: GateServer, gate: str, expected: bool) -> bool:
+    """While `gate` holds a task, does a new request on another connection wait for it?"""
+    rid = new_rid("ping")
+    raw = Raw(probe)
+    try:
+        raw.send("GET", f"/ping/{rid}")  # in the server's socket buffer now, read or not
+        if expected:
+            gates.release(gate)
+            assert raw.read_response() == 200
+            ping = wait_event(probe, rid, "ping")
+            end = wait_event(probe, gate.rpartition(".")[0], "task_end")
+            return ping["seq"] > end["seq"]
+        try:
+            answered = raw.read_response() == 200
+        except TimeoutError:
+            answered = False
+        gates.release(gate)
+        return not answered
+    finally:
+        raw.close()
+
+
+# -- when tasks run ----------------------------------------------------------------------
+
+def test_task_starts_after_response(probe: Live, check: Any) -> None:
+    """Does the task's first line run after the app handed over the last byte of the response?"""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="async:mark").status_code == 200
+    start, done = wait_event(probe, rid, "task_start"), wait_event(probe, rid, "response_complete")
+    check(start["seq"] > done["seq"])
+
+
+def test_response_before_task_finishes(probe: Live, gates: GateServer, check: Any) -> None:
+    """Does the client get the whole answer while the task is held?"""
+    rid = new_rid()
+    answer = post_later(probe, f"/tasks/{rid}", plan="async:gate")
+    gates.wait_arrived(f"{rid}.0")
+    try:
+        observed = answer.result(DEADLINE).status_code == 200
+    except TimeoutError:
+        observed = False
+    finally:
+        gates.release(f"{rid}.0")
+    answer.result(DEADLINE)
+    check(observed)
+
+
+def test_tasks_run_sequentially(probe: Live, gates: GateServer, check: Any) -> None:
+    """With the first of two `async def` tasks held, has the second not started?"""
+    check(_second_waits_for_first(probe, gates, "tasks"))
+
+
+def _second_waits_for_first(probe: Live, gates: GateServer, route: str) -> bool:
+    rid = new_rid()
+    gates.release(f"{rid}.1")  # the second never blocks; only the first is held
+    assert post(probe, f"/{route}/{rid}", plan="async:gate,async:gate").status_code == 200
+    gates.wait_arrived(f"{rid}.0")
+    # Concurrent tasks are all started in one turn of the loop, before the first can reach
+    # the gate server; so by now the second has started if it is ever started concurrently.
+    sequential = started(probe, rid) == ["0"]
+    gates.release(f"{rid}.0")
+    wait_event(probe, rid, "task_end", task="1")
+    return sequential
+
+
+def test_tasks_run_in_registration_order(probe: Live, check: Any) -> None:
+    """Do three tasks start in the order they were added?"""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="async:mark,async:mark,async:mark").status_code == 200
+    for n in "012":
+        wait_event(probe, rid, "task_end", task=n)
+    check(started(probe, rid) == ["0", "1", "2"])
+
+
+def test_dependency_task_runs_first(probe: Live, check: Any) -> None:
+    """Does the task added by the dependency (or hook) run before the handler's own?"""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="async:mark", dep="1").status_code == 200
+    wait_event(probe, rid, "task_end", task="0")
+    wait_event(probe, rid, "task_end", task="dep")
+    check(started(probe, rid) == ["dep", "0"])
+
+
+# -- where tasks run ---------------------------------------------------------------------
+
+def _thread_of(probe: Live, kind: str) -> tuple[str, str]:
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan=f"{kind}:mark").status_code == 200
+    start = wait_event(probe, rid, "task_start")
+    return ("event loop" if start["on_loop"] else "worker thread"), start["thread_name"]
+
+
+def test_sync_task_thread(probe: Live, check: Any) -> None:
+    """Which thread runs a `def` task?"""
+    where, name = _thread_of(probe, "sync")
+    check(where, thread_name=name)
+
+
+def test_async_task_thread(probe: Live, check: Any) -> None:
+    """Which thread runs an `async def` task?"""
+    where, name = _thread_of(probe, "async")
+    check(where, thread_name=name)
+
+
+def test_sync_task_pool_size(probe: Live, gates: GateServer, expected: int, check: Any) -> None:
+    """How many blocking `def` tasks run at once?
+
+    The one measurement of an absence by a quiet period: once the declared number hold
+    threads, one more second is allowed for any further task to start.
+    """
+    prefix = new_rid("pool") + "-"
+    rids = [f"{prefix}{n}" for n in range(expected + 4)]
+    answers = [post_later(probe, f"/tasks/{rid}", plan="sync:gate") for rid in rids]
+    assert all(a.result(DEADLINE * 3).status_code == 200 for a in answers)
+    running = gates.wait_count(prefix, expected, timeout=DEADLINE * 2)
+    if running >= expected:
+        running = gates.wait_count(prefix, expected + 1, timeout=1.0)
+    for rid in rids:
+        gates.release(f"{rid}.0")
+    for rid in rids:
+        wait_event(probe, rid, "task_end", timeout=DEADLINE * 3)
+    check(running)
+
+
+# -- blocking ----------------------------------------------------------------------------
+
+def test_blocking_async_task_delays_other_requests(probe: Live, gates: GateServer, expected: bool,
+                                                   check: Any) -> None:
+    """While an `async def` task makes a blocking call, does another request wait?"""
+    rid = new_rid()
+    answer = post_later(probe, f"/tasks/{rid}", plan="async:block")
+    gates.wait_arrived(f"{rid}.0")
+    observed = other_request_waits(probe, gates, f"{rid}.0", expected)
+    answer.result(DEADLINE)
+    check(observed)
+
+
+def test_blocking_async_task_delays_own_response(probe: Live, gates: GateServer, expected: bool,
+                                                 check: Any) -> None:
+    """Does an `async def` task's blocking call hold back the response of its own request?"""
+    rid = new_rid()
+    answer = post_later(probe, f"/tasks/{rid}", plan="async:block")
+    gates.wait_arrived(f"{rid}.0")
+    if expected:
+        gates.release(f"{rid}.0")
+        answer.result(DEADLINE)
+        observed = wait_event(probe, rid, "response_complete")["seq"] > wait_event(probe, rid, "task_end")["seq"]
+    else:
+        try:
+            observed = answer.result(DEADLINE).status_code != 200
+        except TimeoutError:
+            observed = True
+        gates.release(f"{rid}.0")
+    check(observed)
+
+
+def test_blocking_sync_task_delays_other_requests(probe: Live, gates: GateServer, expected: bool,
+                                                  check: Any) -> None:
+    """While a `def` task makes a blocking call, does another request wait?"""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="sync:block").status_code == 200
+    gates.wait_arrived(f"{rid}.0")
+    check(other_request_waits(probe, gates, f"{rid}.0", expected))
+
+
+# -- failures ----------------------------------------------------------------------------
+
+def test_failed_task_skips_later_tasks(probe: Live, check: Any) -> None:
+    """When a task raises, are the tasks after it skipped?"""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="async:fail,async:mark").status_code == 200
+    wait_event(probe, rid, "task_fail")
+    barrier(probe)
+    check("1" not in started(probe, rid))
+
+
+def test_failed_task_status_seen_by_client(probe: Live, check: Any) -> None:
+    """What status does the client see when the request's task raises?"""
+    rid = new_rid()
+    status = post(probe, f"/tasks/{rid}", plan="async:fail").status_code
+    wait_event(probe, rid, "task_fail")
+    check(status)
+
+
+def test_failed_task_closes_keepalive_connection(probe: Live, check: Any) -> None:
+    """After a task raised, is the client's keep-alive connection closed?"""
+    rid = new_rid()
+    raw = Raw(probe)
+    try:
+        raw.send("POST", f"/tasks/{rid}?plan=async:fail")
+        assert raw.read_response() == 200
+        wait_event(probe, rid, "app_done")
+        barrier(probe)
+        try:
+            raw.send("GET", "/health")
+            closed = raw.read_response() is None
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+    finally:
+        raw.close()
+    check(closed)
+
+
+def test_keepalive_next_request_waits_for_task(probe: Live, gates: GateServer, expected: bool,
+                                               check: Any) -> None:
+    """On one keep-alive connection, does the next request wait for the previous one's task?"""
+    rid, ping = new_rid(), new_rid("ping")
+    raw = Raw(probe)
+    try:
+        raw.send("POST", f"/tasks/{rid}?plan=async:gate")
+        assert raw.read_response() == 200
+        gates.wait_arrived(f"{rid}.0")
+        raw.send("GET", f"/ping/{ping}")
+        if expected:
+            gates.release(f"{rid}.0")
+            assert raw.read_response() == 200
+            observed = wait_event(probe, ping, "ping")["seq"] > wait_event(probe, rid, "task_end")["seq"]
+        else:
+            try:
+                observed = raw.read_response() != 200
+            except TimeoutError:
+                observed = True
+            gates.release(f"{rid}.0")
+    finally:
+        raw.close()
+    check(observed)
+
+
+def test_tasks_run_when_handler_errors(probe: Live, check: Any) -> None:
+    """When the handler raises after adding a task, does the task run?"""
+    rid = new_rid()
+    status = post(probe, f"/tasks/{rid}", plan="async:mark", fail="1").status_code
+    barrier(probe)
+    check(bool(started(probe, rid)), status=status)
+
+
+def test_client_disconnect_before_response_runs_task(probe: Live, gates: GateServer, check: Any) -> None:
+    """When the client hangs up before the response, does the task still run?"""
+    rid = new_rid()
+    raw = Raw(probe)
+    raw.send("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1")
+    gates.wait_arrived(f"{rid}.handler")
+    raw.close()
+    barrier(probe)  # the server has read the hang-up by the time a later request is served
+    gates.release(f"{rid}.handler")
+    done = wait_event(probe, rid, "app_done")
+    barrier(probe)
+    check(bool(started(probe, rid)), app_error=done["error"])
+
+
+def test_streaming_response_task_starts_after_last_chunk(probe: Live, check: Any) -> None:
+    """With a streaming response, does the task start after the last chunk left the app?"""
+    rid = new_rid()
+    response = post(probe, f"/stream/{rid}", plan="async:mark")
+    assert response.status_code == 200 and response.text.count("chunk") == 3
+    start, done = wait_event(probe, rid, "task_start"), wait_event(probe, rid, "response_complete")
+    check(start["seq"] > done["seq"])
+
+
+# -- context variables -------------------------------------------------------------------
+
+def _ctx_seen(probe: Live, path: str, **params: Any) -> Any:
+    rid = new_rid()
+    response = post(probe, f"{path}/{rid}", plan="async:mark", **params)
+    if response.status_code != 200:
+        return f"endpoint fails ({response.status_code})"
+    return wait_event(probe, rid, "task_start")["ctx"] == rid
+
+
+def test_contextvar_set_before_adding_visible_in_task(probe: Live, check: Any) -> None:
+    """Does a task see a ContextVar the handler set before adding it?"""
+    check(_ctx_seen(probe, "/tasks", ctx="before"))
+
+
+def test_contextvar_set_after_adding_visible_in_task(probe: Live, check: Any) -> None:
+    """Does a task see a ContextVar the handler set after adding it?"""
+    check(_ctx_seen(probe, "/tasks", ctx="after"))
+
+
+def test_contextvar_from_sync_endpoint_visible_in_task(probe: Live, check: Any) -> None:
+    """Does a task see a ContextVar set by a `def` endpoint (which runs in a thread)?"""
+    check(_ctx_seen(probe, "/sync-endpoint"))
+
+
+# -- shutdown ----------------------------------------------------------------------------
+
+def _held_then_sigterm(probe: Live, gates: GateServer) -> str:
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan="async:gate").status_code == 200
+    gates.wait_arrived(f"{rid}.0")
+    probe.server.signal(signal.SIGTERM)
+    return rid
+
+
+def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, check: Any) -> None:
+    """A task running at SIGTERM and released right after it: does it finish before exit?"""
+    rid = _held_then_sigterm(fresh_probe, gates)
+    gates.release(f"{rid}.0")
+    code = fresh_probe.server.wait(DEADLINE * 3)
+    check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
+
+
+#: Longer than any bounded grace period declared; a server still up then waits without bound.
+GRACE_LIMIT = 15.0
+
+
+def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, expected: Any,
+                                       check: Any) -> None:
+    """How long does a held task get after SIGTERM, under default settings?"""
+    rid = _held_then_sigterm(fresh_probe, gates)
+    t0 = time.monotonic()
+    code = fresh_probe.server.wait(GRACE_LIMIT)
+    elapsed = time.monotonic() - t0
+    gates.release(f"{rid}.0")
+    if code is None:
+        observed: Any = "unbounded"
+    elif isinstance(expected, (int, float)) and expected - 0.5 <= elapsed <= expected + 3.0:
+        observed = expected  # within the shutdown's own scheduling slack of the declared period
+    else:
+        observed = round(elapsed, 1)
+    check(observed, elapsed=round(elapsed, 2), exit_code=code)
+
+
+# -- framework-specific ------------------------------------------------------------------
+
+def test_returned_response_background_drops_injected_tasks(probe: Live, check: Any) -> None:
+    """FastAPI: returning a Response with its own `background` - do injected tasks still run?"""
+    rid = new_rid()
+    assert post(probe, f"/returned-background/{rid}").status_code == 200
+    wait_event(probe, rid, "task_end", task="returned")
+    barrier(probe)
+    check("injected" not in started(probe, rid))
+
+
+def test_yield_dependency_cleanup_before_tasks(probe: Live, check: Any) -> None:
+    """FastAPI: for each dependency scope, does the code after `yield` run before the tasks?"""
+    rid = new_rid()
+    assert post(probe, f"/yield-dep/{rid}").status_code == 200
+    task = wait_event(probe, rid, "task_start")
+    order = []
+    for scope in ("function", "request"):
+        cleanup = wait_event(probe, rid, "dep_cleanup", scope=scope)
+        order.append(f"{scope}: {'before' if cleanup['seq'] < task['seq'] else 'after'}")
+    check(", ".join(order))
+
+
+def test_task_group_runs_tasks_concurrently(probe: Live, gates: GateServer, check: Any) -> None:
+    """Litestar: with `run_in_task_group=True`, do tasks run at once?"""
+    check(not _second_waits_for_first(probe, gates, "task-group"))
+
+
+def test_handler_background_vs_response_background(probe: Live, check: Any) -> None:
+    """Litestar: background set on both the route handler and the Response - which runs?"""
+    rid = new_rid()
+    before = len(probe.events("handler-level", "task_end"))
+    assert post(probe, f"/handler-background/{rid}").status_code == 200
+    wait_event(probe, rid, "task_end", task="response")
+    barrier(probe)
+    handler_ran = len(probe.events("handler-level", "task_end")) > before
+    check("both" if handler_ran else "response only")
