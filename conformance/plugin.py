@@ -150,6 +150,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tw.write_line(f"docs: {docs}")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput") or not session.config.getoption("--report"):
+        return
+    if any(not r["passed"] for r in session.config.stash[rows_key]) and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a mismatch fails the run
+
+
 def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cells declared not applicable are reported with their reason; on a full run, a declared
     cell that no test measured is a mismatch, so no cell is ever silently empty."""

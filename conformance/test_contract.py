@@ -158,6 +158,7 @@ def test_longest_allowed_query_is_accepted(live: Live, sink: SmtpSink, address: 
     assert log_line(q) in live.log_lines()
 
 
+@pytest.mark.clause("3")
 def test_concurrent_requests_each_get_one_email(live: Live, sink: SmtpSink) -> None:
     """Clause 3: concurrent accepted requests each produce exactly one e-mail."""
     addresses = [fresh_address() for _ in range(20)]

@@ -78,7 +78,9 @@ def build_message(email: str, message: str, sender: str) -> EmailMessage:
 
 
 def _is_temporary(error: Exception) -> bool:
-    code = getattr(error, "smtp_code", None)
+    code = getattr(error, "smtp_code", None)  # smtplib
+    if code is None and isinstance(error, aiosmtplib.SMTPResponseException):
+        code = error.code
     if code is None and isinstance(error, smtplib.SMTPRecipientsRefused):
         code = min(c for c, _ in error.recipients.values())
     if code is None and isinstance(error, aiosmtplib.SMTPRecipientsRefused):
