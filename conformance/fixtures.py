@@ -148,15 +148,23 @@ def probe(pair: Pair, sink: SmtpSink, gates: GateServer,
     running.server.stop()
 
 
-@pytest.fixture
-def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer,
-                tmp_path: Path) -> Iterator[Live]:
-    """A probe server of this test's own, for tests that stop it."""
-    running = start_live(pair, sink, tmp_path, **{GATES_ENV: gates.address})
+def _own(running: Live) -> Iterator[Live]:
     yield running
     if running.server.proc is not None and running.server.proc.poll() is None:
         running.server.proc.kill()
         running.server.proc.wait(10)
+
+
+@pytest.fixture
+def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path) -> Iterator[Live]:
+    """A probe server of this test's own, for tests that stop it."""
+    yield from _own(start_live(pair, sink, tmp_path, **{GATES_ENV: gates.address}))
+
+
+@pytest.fixture
+def fresh_live(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Live]:
+    """The app under test in a server of this test's own, for tests that stop it."""
+    yield from _own(start_live(pair, sink, tmp_path))
 
 
 @pytest.fixture
