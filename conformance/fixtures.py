@@ -113,10 +113,11 @@ def sink() -> Iterator[SmtpSink]:
         yield smtp
 
 
-def start_live(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> Live:
+def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] = (),
+               **env: str) -> Live:
     workdir.mkdir(parents=True, exist_ok=True)
     events, log = workdir / "events.jsonl", workdir / "notifications.log"
-    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", env={
+    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", extra_args=server_args, env={
         "AFTERWARD_SMTP_HOST": "127.0.0.1",
         "AFTERWARD_SMTP_PORT": str(sink.port),
         EVENTS_ENV: str(events),

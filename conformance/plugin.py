@@ -67,10 +67,26 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
     return compare
 
 
+@pytest.fixture
+def metric(request: pytest.FixtureRequest) -> Callable[..., bool]:
+    """`metric(pair, name, observed, expected=None)` records a reliability measurement; returns passed."""
+
+    def record_metric(pair: Pair, name: str, observed: Any, expected: Any = None, **extra: Any) -> bool:
+        passed = expected is None or observed == expected
+        request.node.user_properties.append(
+            (KEY, _row(pair, "reliability", name, "-" if expected is None else expected, observed, passed,
+                       **extra)))
+        return passed
+
+    return record_metric
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     pair = getattr(item, "callspec", None) and item.callspec.params.get("pair")
+    if pair is None and getattr(item, "callspec", None) and "server" in item.callspec.params:
+        pair = Pair("all", item.callspec.params["server"], "")
     if not isinstance(pair, Pair) or not (report.when == "call" or report.failed):
         return report
     if any(k == KEY for k, _ in report.user_properties):
@@ -86,8 +102,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                                                  "pass" if report.passed else "fail", report.passed,
                                                  clause=marker.args[0], message=message)))
     else:
-        report.user_properties.append((KEY, _row(pair, "semantics", prop, "measured",
-                                                 f"error: {message}", False)))
+        tier = "reliability" if "reliability" in str(item.path) else "semantics"
+        report.user_properties.append((KEY, _row(pair, tier, prop, "measured", f"error: {message}", False)))
     return report
 
 
@@ -146,7 +162,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tw.write_line(f"{len(rows)} cells, {len(failed)} mismatches; report: {path}")
     docs = config.getoption("--write-docs")
     if docs and not failed and exitstatus == 0:
-        Path(docs).write_text(render.semantics_page(), encoding="utf-8")
+        page = render.reliability_page(report) if "reliability" in Path(docs).name else render.semantics_page()
+        Path(docs).write_text(page, encoding="utf-8")
         tw.write_line(f"docs: {docs}")
 
 

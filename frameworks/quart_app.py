@@ -50,5 +50,6 @@ async def invalid_input(exc: InvalidInput):
 
 
 app = Quart(__name__)
+app.config.from_prefixed_env()  # QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT=30, for example
 app.register_blueprint(bp)
 app.register_error_handler(InvalidInput, invalid_input)

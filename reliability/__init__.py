@@ -1,0 +1,20 @@
+"""Nothing lost, nothing let in: fuzzing, SMTP faults, shutdown and load on all eight pairs.
+
+`python -m reliability` runs the quick variant (CI); `python -m reliability --full` the
+long one, which also writes `docs/reliability.md`. Sizes come from `AFTERWARD_RELIABILITY`
+(`quick` or `full`), which the runner sets.
+"""
+
+import os
+
+FULL = os.environ.get("AFTERWARD_RELIABILITY", "quick") == "full"
+
+#: Differential fuzzing: generated inputs, each sent to the four apps under one server.
+FUZZ_EXAMPLES = 500 if FULL else 60
+#: Sustained load: requests per pair, and the bound on the run's time.
+LOAD_REQUESTS = 10_000 if FULL else 300
+LOAD_SECONDS = 600.0
+#: Notifications held at the SMTP server when SIGTERM or SIGKILL arrives.
+IN_FLIGHT = 20
+#: Full runs hold them this long after SIGTERM: longer than hypercorn's default 3-s grace.
+HOLD_AFTER_SIGTERM = 4.0 if FULL else 0.0
