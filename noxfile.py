@@ -5,7 +5,7 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance"]
+nox.options.sessions = ["tests", "conformance", "reliability_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -37,3 +37,17 @@ def demo(session: nox.Session) -> None:
     """Start the SMTP sink and one app (`-- quart hypercorn`) and watch the e-mails land."""
     install(session)
     session.run("python", "-m", "shared.demo", *session.posargs)
+
+
+@nox.session
+def reliability(session: nox.Session) -> None:
+    """The full reliability checks (10,000 requests per pair, ...): writes docs/reliability.md."""
+    install(session)
+    session.run("python", "-m", "reliability", "--full", *session.posargs)
+
+
+@nox.session
+def reliability_quick(session: nox.Session) -> None:
+    """The same reliability checks at CI size."""
+    install(session)
+    session.run("python", "-m", "reliability", *session.posargs)

@@ -8,6 +8,7 @@ worker, writes its events and log to files the test names, and is killed by PID.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,27 @@ class Live:
         return [e for e in read_events(self.events_path)
                 if (request_id is None or e["request_id"] == request_id)
                 and (event is None or e["event"] == event)]
+
+    def wait_event(self, request_id: str, event: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        """Poll the event file (with a deadline) for an event that must come."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events(request_id, event):
+                if all(e.get(k) == v for k, v in match.items()):
+                    return e
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no {event} {match} for {request_id} within {timeout:g} s\n"
+                                   f"{self.server.log_tail()}")
+            time.sleep(0.01)
+
+    def rss_kib(self) -> int:
+        """Resident memory of the server process and its workers, from /proc."""
+        total = 0
+        for pid in self.server.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines() if self.log_path.exists() else []
@@ -151,8 +173,8 @@ def probe(pair: Pair, sink: SmtpSink, gates: GateServer,
 
 def _own(running: Live) -> Iterator[Live]:
     yield running
-    if running.server.proc is not None and running.server.proc.poll() is None:
-        running.server.proc.kill()
+    running.server.kill()  # whatever the test left: the process group it started
+    if running.server.proc is not None:
         running.server.proc.wait(10)
 
 

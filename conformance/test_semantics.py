@@ -41,15 +41,7 @@ def post_later(probe: Live, path: str, **params: Any) -> Future[httpx.Response]:
 
 
 def wait_event(probe: Live, rid: str, event: str, timeout: float = DEADLINE, **match: Any) -> dict[str, Any]:
-    """Poll the probe's event file (with a deadline) for an event that must come."""
-    deadline = time.monotonic() + timeout
-    while True:
-        for e in probe.events(rid, event):
-            if all(e.get(k) == v for k, v in match.items()):
-                return e
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {event} {match} for {rid} within {timeout:g} s\n{probe.server.log_tail()}")
-        time.sleep(0.01)
+    return probe.wait_event(rid, event, timeout, **match)
 
 
 def barrier(probe: Live) -> None:

@@ -80,8 +80,11 @@ class LiveServer:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
+            # A session of its own: hypercorn serves from a spawned worker process, and a kill
+            # must reach that child too, without touching anything this code did not start.
             self.proc = subprocess.Popen(self.command(sock.fileno()), pass_fds=[sock.fileno()],
-                                         env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+                                         env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         finally:
             sock.close()  # the child holds its own copy
             if self.log_path:
@@ -110,9 +113,34 @@ class LiveServer:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
+    def pids(self) -> list[int]:
+        """The server process and its descendants (hypercorn's worker, for one)."""
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except OSError:
+                pass
+        return found
+
     def signal(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        """SIGTERM goes to the server process, whose shutdown path handles its workers;
+        SIGKILL, which nothing can handle, goes to the whole process group it leads."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        if sig == signal.SIGKILL:
+            self.kill()
+        else:
             self.proc.send_signal(sig)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group this process leads: ours alone
+        except ProcessLookupError:
+            pass
 
     def wait(self, timeout: float) -> int | None:
         assert self.proc is not None
@@ -126,7 +154,7 @@ class LiveServer:
             return
         self.signal(signal.SIGTERM)
         if self.wait(grace) is None:
-            self.proc.kill()
+            self.kill()
             self.proc.wait(10)
 
     def __enter__(self) -> LiveServer:

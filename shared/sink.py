@@ -121,9 +121,10 @@ class SmtpSink:
         self.stop()
 
     # -- what tests use ---------------------------------------------------
-    def hold(self, address: str | None = None) -> Gate:
-        """Hold the replies to e-mails for `address` (to every e-mail, when None)."""
-        gate = Gate(_matches(address), self)
+    def hold(self, address: str | Match | None = None) -> Gate:
+        """Hold the replies to e-mails for `address` (a recipient, a predicate over the
+        recipients, or None for every e-mail)."""
+        gate = Gate(address if callable(address) else _matches(address), self)
         with self._cond:
             self._gates.append(gate)
         return gate
@@ -142,8 +143,22 @@ class SmtpSink:
                    f"{count} e-mail(s) to {address}")
         return self.to(address)
 
-    def wait_total(self, count: int, timeout: float = 60.0) -> None:
-        self._wait(lambda: len(self.received) >= count, timeout, f"{count} e-mail(s) in all")
+    def wait_prefix(self, prefix: str, count: int, timeout: float = 60.0) -> int:
+        """Wait until `count` e-mails to recipients starting with `prefix` have been answered
+        250; scans each e-mail once however long the wait."""
+        scanned, pending, delivered = 0, [], []
+
+        def enough() -> bool:
+            nonlocal scanned, pending
+            fresh = [m for m in self.received[scanned:] if any(r.startswith(prefix) for r in m.rcpt_tos)]
+            scanned = len(self.received)
+            waiting = pending + fresh
+            delivered.extend(m for m in waiting if m.replied is not None and m.reply.startswith("250"))
+            pending = [m for m in waiting if m.replied is None]  # held or in progress: look again
+            return len(delivered) >= count
+
+        self._wait(enough, timeout, f"{count} e-mail(s) to {prefix}*")
+        return len(delivered)
 
     # -- internals --------------------------------------------------------
     def _call(self, fn: Callable[[], Any]) -> None:

@@ -1,0 +1,105 @@
+"""SMTP faults: down, slow, temporary (4xx) and permanent (5xx) failures.
+
+The client has already seen 200 (clause 10), so what matters is on the server: it keeps
+answering, each failure is recorded with its request id (event and log line), temporary
+failures are retried with bounded backoff and permanent ones are not.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from conformance.fixtures import Live, Pair, fresh_address, start_live
+from shared.sink import SmtpSink
+
+#: Short time-outs and backoff, so that each fault plays out in well under a second.
+FAULTY = {"AFTERWARD_SMTP_TIMEOUT": "1", "AFTERWARD_SMTP_ATTEMPTS": "3", "AFTERWARD_SMTP_BACKOFF": "0.05"}
+
+
+@pytest.fixture(scope="session")
+def faulty(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    live = start_live(pair, sink, tmp_path_factory.mktemp(f"faults-{pair}"), **FAULTY)
+    yield live
+    live.server.stop()
+
+
+def notify(live: Live, address: str, sender: str) -> None:
+    with live.client() as client:
+        assert client.post(f"/send-notification/{address}", params={"sender": sender}).status_code == 200
+
+
+def still_serving(live: Live) -> bool:
+    with live.client() as client:
+        return client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_temporary_failure_is_retried_and_delivered(pair: Pair, faulty: Live, sink: SmtpSink, sender: str,
+                                                   metric) -> None:
+    """A 451 is recorded as temporary, retried after a backoff, and the retry is delivered."""
+    address = fresh_address()
+    sink.fail("451 4.7.1 try again later", address)
+    notify(faulty, address, sender)
+    faulty.wait_event(address, "mail_sent")
+    failed = faulty.events(address, "mail_failed")
+    assert [(e["temporary"], e["final"]) for e in failed] == [(True, False)]
+    assert [m.reply[:3] for m in sink.to(address)] == ["451", "250"]
+    assert metric(pair, f"smtp_4xx_retried_and_delivered[{sender}]", still_serving(faulty), True)
+
+
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_permanent_failure_is_recorded_once_and_not_retried(pair: Pair, faulty: Live, sink: SmtpSink,
+                                                           sender: str, metric) -> None:
+    """A 550 is recorded as final, logged with the address, and never retried."""
+    address = fresh_address()
+    sink.fail("550 5.1.1 no such mailbox", address)
+    notify(faulty, address, sender)
+    failed = faulty.wait_event(address, "mail_failed")
+    assert failed["final"] and not failed["temporary"]
+    assert len(faulty.events(address, "mail_started")) == 1
+    assert any(address in line and "failed" in line for line in faulty.server.log_tail(200).splitlines())
+    assert metric(pair, f"smtp_5xx_recorded_not_retried[{sender}]", still_serving(faulty), True)
+
+
+def test_slow_server_times_out_and_the_retry_is_delivered(pair: Pair, faulty: Live, sink: SmtpSink,
+                                                          metric) -> None:
+    """A server holding its reply past the time-out: a temporary failure, then a delivered retry.
+
+    The first copy's data had reached the server before the sender gave up, so the server
+    holds two copies: the duplicate that at-least-once delivery over SMTP implies.
+    """
+    address = fresh_address()
+    gate = sink.hold(address)
+    try:
+        notify(faulty, address, "async")
+        faulty.wait_event(address, "mail_failed", attempt=1)
+        assert still_serving(faulty)
+    finally:
+        gate.release()
+    faulty.wait_event(address, "mail_sent")
+    metric(pair, "smtp_slow_copies_received", len(sink.to(address)))
+    assert metric(pair, "smtp_slow_retried_and_delivered", still_serving(faulty), True)
+
+
+def test_server_down_is_retried_a_bounded_number_of_times(pair: Pair, sink: SmtpSink, tmp_path,
+                                                          metric) -> None:
+    """No SMTP server at all: refused connections, retried `AFTERWARD_SMTP_ATTEMPTS` times, recorded."""
+    with socket.socket() as nobody:
+        nobody.bind(("127.0.0.1", 0))  # bound and never listening: every connection is refused
+        env = {**FAULTY, "AFTERWARD_SMTP_PORT": str(nobody.getsockname()[1])}
+        live = start_live(pair, sink, tmp_path, **env)
+        try:
+            address = fresh_address()
+            notify(live, address, "sync")
+            final = live.wait_event(address, "mail_failed", final=True)
+            assert final["attempt"] == 3 and final["temporary"]
+            assert len(live.events(address, "mail_failed")) == 3
+            with httpx.Client(base_url=live.url, timeout=10) as client:
+                serving = client.get("/health").status_code == 200
+        finally:
+            live.server.stop()
+    assert metric(pair, "smtp_down_retried_and_recorded", serving, True)
