@@ -134,7 +134,9 @@ def reliability_page(report: dict[str, Any]) -> str:
 
     def growth(pair: tuple[str, str]) -> str:
         r = cells[pair].get("load_rss_kib")
-        return "-" if r is None else f"{r['observed']} (+{r.get('growth_kib', 0)})"
+        if r is None:
+            return "-"
+        return f"{r['observed']} (second half {r.get('second_half_growth_kib', 0):+})"
 
     pairs = [(f, s) for f in FRAMEWORKS for s in SERVERS if (f, s) in cells]
     held = next((r.get("held_after_sigterm_s") for c in cells.values() for r in c.values()
@@ -151,7 +153,7 @@ def reliability_page(report: dict[str, Any]) -> str:
         "",
         "| pair | fuzz inputs (5xx) | refused inputs that sent mail | CR/LF in SMTP headers "
         "| SMTP faults survived | SIGTERM, configured | SIGTERM, defaults "
-        f"(held {held} s) | load: delivered / accepted | load 5xx | RSS KiB before -> after | lost on SIGKILL |",
+        f"(held {held} s) | load: delivered / accepted | load 5xx | RSS KiB: before -> half -> end | lost on SIGKILL |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pair in pairs:

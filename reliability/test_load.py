@@ -13,8 +13,11 @@ from reliability import LOAD_REQUESTS, LOAD_SECONDS
 from shared.sink import SmtpSink
 
 CONCURRENCY = 16
-#: What 10,000 notifications may add to a server process's resident memory.
-RSS_GROWTH_LIMIT_KIB = 64 * 1024
+#: What the second half of the run may add to the server's resident memory. The first
+#: half is allowed to raise it: a backlog of tasks (Litestar and Quart run `def` tasks in
+#: asyncio's 6-thread default pool) lifts the high-water mark, and CPython keeps what it
+#: took. A leak shows as the second half growing like the first.
+RSS_GROWTH_LIMIT_KIB = 16 * 1024
 
 
 async def drive(url: str, prefix: str, count: int, deadline: float) -> dict[int, int]:
@@ -43,18 +46,24 @@ def test_sustained_load_delivers_every_accepted_notification(pair: Pair, live: L
     prefix = f"l{uuid.uuid4().hex[:6]}"
     asyncio.run(drive(live.url, prefix + "warm", 50, time.monotonic() + 60))
     sink.wait_prefix(prefix + "warm", 50)
-    rss_before = live.rss_kib()
+    rss = [live.rss_kib()]
+    statuses: dict[int, int] = {}
+    delivered = 0
     started = time.monotonic()
-    statuses = asyncio.run(drive(live.url, prefix, LOAD_REQUESTS, started + LOAD_SECONDS))
+    for half in ("a", "b"):  # two halves, each waited out at the SMTP server
+        answered = asyncio.run(drive(live.url, prefix + half, LOAD_REQUESTS // 2, started + LOAD_SECONDS))
+        delivered += sink.wait_prefix(prefix + half, answered.get(200, 0), timeout=LOAD_SECONDS)
+        rss.append(live.rss_kib())
+        for code, n in answered.items():
+            statuses[code] = statuses.get(code, 0) + n
     elapsed = time.monotonic() - started
     accepted = statuses.get(200, 0)
-    delivered = sink.wait_prefix(prefix + "-", accepted, timeout=LOAD_SECONDS)
-    rss_after = live.rss_kib()
     errors = sum(n for code, n in statuses.items() if code >= 500)
     metric(pair, "load_requests", sum(statuses.values()), requests_per_s=round(sum(statuses.values()) / elapsed))
     metric(pair, "load_5xx", errors, 0)
     metric(pair, "load_delivered", f"{delivered}/{accepted}", f"{accepted}/{accepted}")
-    metric(pair, "load_rss_kib", f"{rss_before} -> {rss_after}", growth_kib=rss_after - rss_before)
-    assert sum(statuses.values()) == LOAD_REQUESTS, f"the run hit its {LOAD_SECONDS:g}-s bound"
-    assert errors == 0 and delivered == accepted == LOAD_REQUESTS
-    assert rss_after - rss_before < RSS_GROWTH_LIMIT_KIB
+    metric(pair, "load_rss_kib", " -> ".join(map(str, rss)), growth_kib=rss[2] - rss[0],
+           second_half_growth_kib=rss[2] - rss[1])
+    assert sum(statuses.values()) == LOAD_REQUESTS - LOAD_REQUESTS % 2, f"the run hit its {LOAD_SECONDS:g}-s bound"
+    assert errors == 0 and delivered == accepted
+    assert rss[2] - rss[1] < RSS_GROWTH_LIMIT_KIB, "memory still growing in the second half"

@@ -42,6 +42,17 @@ SERVERS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: The same servers told to bind 127.0.0.1:{port} themselves. uvicorn takes a socket
+#: passed by `--fd` for a Unix socket (`socket.fromfd(fd, AF_UNIX, ...)`), so asyncio
+#: leaves Nagle's algorithm on for its connections and a keep-alive answer can wait
+#: ~40 ms for a delayed ACK (Kludex/uvicorn#3149). Correctness checks don't mind; the
+#: benchmarks bind by port.
+BIND_BY_PORT: dict[str, dict[str, tuple[str, ...]]] = {
+    "uvicorn": {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
+    "hypercorn": {"fd://{fd}": ("127.0.0.1:{port}",)},
+}
+
+
 class ServerFailed(RuntimeError):
     pass
 
@@ -49,7 +60,7 @@ class ServerFailed(RuntimeError):
 class LiveServer:
     def __init__(self, app: str, server: str, env: Mapping[str, str] | None = None,
                  log_path: Path | None = None, extra_args: Sequence[str] = (),
-                 ready_timeout: float = 30.0) -> None:
+                 ready_timeout: float = 30.0, by_port: bool = False) -> None:
         if server not in SERVERS:
             raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
         self.app, self.server = app, server
@@ -57,6 +68,7 @@ class LiveServer:
         self.log_path = log_path
         self.extra_args = tuple(extra_args)
         self.ready_timeout = ready_timeout
+        self.by_port = by_port
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -70,19 +82,24 @@ class LiveServer:
         return self.proc.pid
 
     def command(self, fd: int) -> list[str]:
-        args = [a.format(app=self.app, fd=fd) for a in SERVERS[self.server]]
+        template = SERVERS[self.server]
+        if self.by_port:
+            template = tuple(t for a in template for t in BIND_BY_PORT[self.server].get(a, (a,)))
+        args = [a.format(app=self.app, fd=fd, port=self.port) for a in template]
         return [sys.executable, *args, *self.extra_args]
 
     def start(self) -> LiveServer:
         sock = socket.create_server(("127.0.0.1", 0), backlog=512)
-        self.port = sock.getsockname()[1]
+        self.port, fd = sock.getsockname()[1], sock.fileno()
+        if self.by_port:
+            sock.close()  # the server binds the port itself, a moment later
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
             # A session of its own: hypercorn serves from a spawned worker process, and a kill
             # must reach that child too, without touching anything this code did not start.
-            self.proc = subprocess.Popen(self.command(sock.fileno()), pass_fds=[sock.fileno()],
+            self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if self.by_port else [fd],
                                          env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         finally:
