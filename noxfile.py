@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -11,6 +13,9 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEPENDENCIES = PYPROJECT["project"]["dependencies"]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
+BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
+#: The load generators, compiled, from Debian's packages: program -> package.
+GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -51,3 +56,16 @@ def reliability_quick(session: nox.Session) -> None:
     """The same reliability checks at CI size."""
     install(session)
     session.run("python", "-m", "reliability", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """What a background task costs, against a bare-ASGI ceiling: docs/benchmarks.md (`-- --quick`)."""
+    missing = [package for program, package in GENERATORS.items() if not shutil.which(program)]
+    if missing:
+        session.log(f"installing the load generators from Debian's packages: {' '.join(missing)}")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
+                    env={"DEBIAN_FRONTEND": "noninteractive"})
+    install(session, *BENCH)
+    session.run("python", "-m", "bench", *session.posargs)

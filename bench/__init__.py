@@ -1,0 +1,1 @@
+"""`nox -s bench`: what a background task costs in each framework and server."""

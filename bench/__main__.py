@@ -1,0 +1,103 @@
+"""`python -m bench [--quick] [--only fastapi-uvicorn,...]`: run the benchmarks, write the report.
+
+Writes `reports/bench.json`; with every pair measured, also `docs/benchmarks.md` and its
+plots in `docs/bench/`. Progress goes to the terminal as each pair finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import report
+from bench.load import SERVER_CPU, pinned, require
+from bench.profile import profiles
+from bench.scenarios import FULL, QUICK, Stuck, measure
+from conformance.render import versions
+from shared.servers import FRAMEWORKS, REPO, SERVERS, LiveServer
+
+TARGETS = [(name, server) for server in SERVERS for name in ("bare", *FRAMEWORKS)]
+
+
+class BenchServer(LiveServer):
+    """A live server of a benchmark app: pinned to its own core, access log off, bound by port
+    (see `shared.servers.BIND_BY_PORT` for why)."""
+
+    def command(self, fd: int) -> list[str]:
+        cmd = super().command(fd)
+        if "--access-logfile" in cmd:
+            del cmd[cmd.index("--access-logfile"):cmd.index("--access-logfile") + 2]
+        if self.server == "uvicorn":
+            cmd.append("--no-access-log")
+        return [*pinned(SERVER_CPU), *cmd]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short run per pair (about 2 minutes)")
+    parser.add_argument("--only", help="comma-separated pairs, e.g. bare-uvicorn,quart-hypercorn")
+    parser.add_argument("--out", type=Path, help="JSON results (default reports/bench.json, "
+                        "reports/bench-quick.json with --quick)")
+    parser.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md",
+                        help="the Markdown page, written by a full run of every pair")
+    args = parser.parse_args(argv)
+    require("wrk", "h2load")
+    size = QUICK if args.quick else FULL
+    args.out = args.out or REPO / "reports" / ("bench-quick.json" if args.quick else "bench.json")
+    targets = TARGETS
+    if args.only:
+        wanted = set(args.only.split(","))
+        unknown = wanted - {f"{n}-{s}" for n, s in TARGETS}
+        if unknown:
+            parser.error(f"unknown pair(s) {', '.join(sorted(unknown))}; known: "
+                         + ", ".join(f"{n}-{s}" for n, s in TARGETS))
+        targets = [t for t in TARGETS if f"{t[0]}-{t[1]}" in wanted]
+
+    results, started = [], time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="afterward-bench-") as tmp:
+        for run in range(1, size.runs + 1):
+            for n, (name, server) in enumerate(targets, 1):
+                pair = f"{name}-{server}"
+                print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {time.monotonic() - started:4.0f} s] {pair}",
+                      flush=True)
+                live = BenchServer(f"bench.apps.{name}_app:app", server, log_path=Path(tmp) / f"{pair}.log",
+                                   by_port=True)
+                with live:
+                    try:
+                        measured = measure(live.url, live.pids, size, say=lambda s: print("    " + s, flush=True))
+                    except Stuck as exc:
+                        print(f"    {pair}: {exc}", file=sys.stderr)
+                        return 1
+                results.append({"framework": name, "server": server, "run": run, **measured})
+
+    complete = targets == TARGETS and not args.quick
+    data = {"machine": machine(), "versions": versions(), "size": vars(size) | {"quick": args.quick},
+            "results": results, "profiles": profiles() if complete else [],
+            "seconds": round(time.monotonic() - started)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    if complete:
+        report.write(data, args.docs)
+        print(f"wrote {args.docs} and its plots")
+    print(report.headlines(data))
+    return 0
+
+
+def machine() -> dict[str, object]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
+            "loop": "asyncio", "http": {"uvicorn": "h11", "hypercorn": "h11 (its own HTTP/1.1)"},
+            "workers": 1}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Where a task's time goes: cProfile of the server's event-loop thread, per request.
+
+Each framework's benchmark app runs under uvicorn (`bench.profiled`); after a warm-up,
+the profiler is switched on for a few seconds of wrk on one endpoint, then off. Comparing
+`/async-noop` and `/sync-noop` with `/none`, function by function (own time per
+request), shows what one task adds. cProfile slows everything down and sees only the
+loop thread (the `def` task's worker thread runs beside it), so the page reads the
+shares, not the absolute microseconds.
+"""
+
+from __future__ import annotations
+
+import pstats
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.load import wrk
+from bench.scenarios import ENDPOINTS
+from shared.servers import FRAMEWORKS, LiveServer
+
+TOP = 6
+
+
+class ProfiledServer(LiveServer):
+    """A benchmark app under `bench.profiled` (uvicorn with a profiler on a switch)."""
+
+    def __init__(self, app: str, out: Path, **kwargs: Any) -> None:
+        super().__init__(app, "uvicorn", by_port=True, env={"AFTERWARD_PROFILE": str(out)}, **kwargs)
+        self.out = out
+
+    def command(self, fd: int) -> list[str]:
+        python, _m, _uvicorn, *args = super().command(fd)
+        return [python, "-m", "bench.profiled", *args, "--no-access-log"]
+
+    def profile(self, seconds: int, connections: int) -> tuple[int, Path]:
+        wrk(self.url + self.endpoint, 1, connections)  # warm-up, not profiled
+        self.signal(signal.SIGUSR1)
+        load = wrk(self.url + self.endpoint, seconds, connections)
+        self.signal(signal.SIGUSR2)
+        deadline = time.monotonic() + 30
+        while not self.out.exists() or self.out.stat().st_size == 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no profile from {self}\n{self.log_tail()}")
+            time.sleep(0.05)  # waiting for a file with a deadline
+        time.sleep(0.2)  # dump_stats writes in one go; let it close
+        return load.requests, self.out
+
+
+#: Time spent waiting, not working: left out of the per-request totals.
+IDLE = {"<method 'poll' of 'select.epoll' objects>"}
+
+
+def own_time(path: Path) -> dict[str, float]:
+    """Function -> own (not cumulative) seconds on the loop thread."""
+    stats = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
+    found: dict[str, float] = defaultdict(float)
+    for (file, line, func), (_cc, _nc, tt, _ct, _callers) in stats.items():
+        func = re.sub(r" at 0x[0-9a-f]+", "", func)
+        key = f"{'/'.join(Path(file).parts[-2:])}:{line}({func})" if file != "~" else func
+        if key not in IDLE:
+            found[key] += tt
+    return found
+
+
+def profile(framework: str, seconds: int = 3, connections: int = 8) -> dict[str, object]:
+    per_request: dict[str, dict[str, float]] = {}
+    served: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="afterward-profile-") as tmp:
+        for endpoint in ENDPOINTS:
+            server = ProfiledServer(f"bench.apps.{framework}_app:app", Path(tmp) / f"{endpoint}.prof",
+                                    log_path=Path(tmp) / "server.log")
+            server.endpoint = "/" + endpoint
+            with server:
+                served[endpoint], out = server.profile(seconds, connections)
+            per_request[endpoint] = {f: t / served[endpoint] * 1e6 for f, t in own_time(out).items()}
+    base = per_request["none"]
+    result: dict[str, object] = {"framework": framework, "server": "uvicorn", "requests": served,
+                                 "total_us": {e: round(sum(v.values()), 1) for e, v in per_request.items()}}
+    for endpoint in ENDPOINTS[1:]:
+        extra = {f: t - base.get(f, 0.0) for f, t in per_request[endpoint].items()}
+        top = sorted(extra.items(), key=lambda kv: -kv[1])[:TOP]
+        result[endpoint] = [{"function": f, "extra_us": round(t, 2)} for f, t in top]
+    return result
+
+
+def profiles(say=print) -> list[dict[str, object]]:
+    found = []
+    for framework in FRAMEWORKS:
+        say(f"[profile] {framework}-uvicorn under cProfile")
+        found.append(profile(framework))
+    return found
+
+
+if __name__ == "__main__":
+    import json
+
+    json.dump(profiles(), sys.stdout, indent=1)
