@@ -1,7 +1,7 @@
 """`python -m bench [--quick] [--only fastapi-uvicorn,...]`: run the benchmarks, write the report.
 
-Writes `reports/bench.json`; with every pair measured, also `docs/benchmarks.md` and its
-plots in `docs/bench/`. Progress goes to the terminal as each pair finishes.
+Writes `reports/bench.json`; a full run of every pair also writes `docs/benchmarks.md`, its
+plots and its data (`docs/bench/`). Progress goes to the terminal as each pair is measured.
 """
 
 from __future__ import annotations
@@ -46,7 +46,13 @@ def main(argv: list[str] | None = None) -> int:
                         "reports/bench-quick.json with --quick)")
     parser.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md",
                         help="the Markdown page, written by a full run of every pair")
+    parser.add_argument("--render", action="store_true",
+                        help=f"measure nothing: write the page and plots again from {report.DATA.relative_to(REPO)}")
     args = parser.parse_args(argv)
+    if args.render:
+        report.write(json.loads(report.DATA.read_text()), args.docs)
+        print(f"wrote {args.docs} and its plots")
+        return 0
     require("wrk", "h2load")
     size = QUICK if args.quick else FULL
     args.out = args.out or REPO / "reports" / ("bench-quick.json" if args.quick else "bench.json")
@@ -84,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {args.out}")
     if complete:
+        report.DATA.write_text(json.dumps(data, indent=1) + "\n")
         report.write(data, args.docs)
         print(f"wrote {args.docs} and its plots")
     print(report.headlines(data))

@@ -14,6 +14,8 @@ from typing import Any
 from bench.scenarios import ENDPOINTS
 
 NOTES = Path(__file__).with_name("notes.md")
+#: The full run's results, committed beside the page they make.
+DATA = Path(__file__).resolve().parent.parent / "docs" / "bench" / "bench.json"
 
 Row = dict[str, Any]
 
@@ -88,7 +90,12 @@ def headlines(data: dict[str, Any]) -> str:
 def write(data: dict[str, Any], page: Path) -> None:
     plots = page.parent / "bench"
     plots.mkdir(parents=True, exist_ok=True)
-    page.write_text("\n".join(markdown(data, plots.relative_to(page.parent), plot(data, plots))) + "\n")
+    page.write_text(render(data, plot(data, plots)))
+
+
+def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
+    images = images or {k: f"{k}.png" for k in ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")}
+    return "\n".join(markdown(data, Path("bench"), images)) + "\n"
 
 
 def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[str]:
@@ -275,9 +282,10 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     fw = [p for p in ps if p[0] != "bare"]
     bars("ceiling", "Fraction of the bare-ASGI ceiling (same server, same endpoint)", "framework / bare",
          {f"/{e}": (lambda p, e=e: ratios(data, p, rps(e), rps(e), ("bare", p[1]))) for e in ENDPOINTS}, fw)
-    bars("slow", "Tasks of 1 s at a fixed rate: response time and task lag (p99)", "ms",
+    slow_ms = data["size"]["slow_ms"]
+    bars("slow", f"Tasks of {slow_ms} ms at a fixed rate: response time and task lag (p99)", "ms",
          {"response p99": lambda p: values(data, p, lambda r: r["slow"]["response_p99_ms"]),
-          "task lag p99 − 1000 ms": lambda p: values(data, p, lambda r: r["slow"]["lag_p99_ms"] - data["size"]["slow_ms"])})
+          f"task lag p99 − {slow_ms} ms": lambda p: values(data, p, lambda r: r["slow"]["lag_p99_ms"] - data["size"]["slow_ms"])})
     bars("blocking", "p99 latency of a plain endpoint while tasks block", "ms",
          {k: (lambda p, k=k: values(data, p, lambda r: r["blocking"][k]["p99_ms"]))
           for k in ("none", "async-block", "sync-block")})

@@ -41,8 +41,8 @@ class Size:
 
 FULL = Size(runs=3, seconds=3, warmup=1, connections=16, slow_rate=50, slow_ms=1000, slow_seconds=3,
             block_rate=20, block_ms=20, flood_rate=600, flood_ms=100, flood_seconds=0.5)
-QUICK = Size(runs=1, seconds=1, warmup=0, connections=16, slow_rate=50, slow_ms=1000, slow_seconds=1,
-             block_rate=20, block_ms=20, flood_rate=600, flood_ms=100, flood_seconds=0.25)
+QUICK = Size(runs=1, seconds=1, warmup=0, connections=16, slow_rate=50, slow_ms=500, slow_seconds=0.5,
+             block_rate=20, block_ms=20, flood_rate=600, flood_ms=50, flood_seconds=0.15)
 
 
 class Stuck(RuntimeError):

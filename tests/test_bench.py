@@ -52,3 +52,15 @@ def test_ratios_pair_runs_measured_side_by_side() -> None:
     assert ratios(data, ("fastapi", "uvicorn"), lambda r: r["async-noop"]["rps"],
                   lambda r: r["none"]["rps"]) == [0.8, 0.8]
     assert "fastapi-uvicorn" in headlines(data)
+
+
+def test_committed_benchmarks_page_matches_its_data() -> None:
+    """docs/benchmarks.md is what `python -m bench --render` makes of docs/bench/bench.json."""
+    import json
+    from pathlib import Path
+
+    from bench.report import DATA, render
+
+    page = Path(DATA).parent.parent / "benchmarks.md"
+    assert page.read_text() == render(json.loads(DATA.read_text())), (
+        "docs/benchmarks.md is stale: run `python -m bench --render` (or `nox -s bench`)")
