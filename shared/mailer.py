@@ -92,10 +92,10 @@ def _is_temporary(error: Exception) -> bool:
 
 def _failed(email: str, sender: str, attempt: int, error: Exception, final: bool) -> None:
     temporary = _is_temporary(error)
+    if final:  # logged before the event, so whoever sees the event finds the log line
+        logger.error("notification to %s failed after %d attempt(s): %r", email, attempt, error)
     record("mail_failed", email, sender=sender, attempt=attempt, error=repr(error),
            temporary=temporary, final=final)
-    if final:
-        logger.error("notification to %s failed after %d attempt(s): %r", email, attempt, error)
 
 
 def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> None:
