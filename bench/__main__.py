@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                                    by_port=True)
                 with live:
                     try:
-                        measured = measure(live.url, live.pids, size, say=lambda s: print("    " + s, flush=True))
+                        measured = measure(live, size, say=lambda s: print("    " + s, flush=True))
                     except Stuck as exc:
                         print(f"    {pair}: {exc}", file=sys.stderr)
                         return 1

@@ -38,10 +38,10 @@ class ProfiledServer(LiveServer):
         python, _m, _uvicorn, *args = super().command(fd)
         return [python, "-m", "bench.profiled", *args, "--no-access-log"]
 
-    def profile(self, seconds: int, connections: int) -> tuple[int, Path]:
-        wrk(self.url + self.endpoint, 1, connections)  # warm-up, not profiled
+    def profile(self, path: str, seconds: int, connections: int) -> tuple[int, Path]:
+        wrk(self.url + path, 1, connections)  # warm-up, not profiled
         self.signal(signal.SIGUSR1)
-        load = wrk(self.url + self.endpoint, seconds, connections)
+        load = wrk(self.url + path, seconds, connections)
         self.signal(signal.SIGUSR2)
         deadline = time.monotonic() + 30
         while not self.out.exists() or self.out.stat().st_size == 0:
@@ -75,9 +75,8 @@ def profile(framework: str, seconds: int = 3, connections: int = 8) -> dict[str,
         for endpoint in ENDPOINTS:
             server = ProfiledServer(f"bench.apps.{framework}_app:app", Path(tmp) / f"{endpoint}.prof",
                                     log_path=Path(tmp) / "server.log")
-            server.endpoint = "/" + endpoint
             with server:
-                served[endpoint], out = server.profile(seconds, connections)
+                served[endpoint], out = server.profile("/" + endpoint, seconds, connections)
             per_request[endpoint] = {f: t / served[endpoint] * 1e6 for f, t in own_time(out).items()}
     base = per_request["none"]
     result: dict[str, object] = {"framework": framework, "server": "uvicorn", "requests": served,

@@ -175,7 +175,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
             for p in ps]
     out += table(["pair", "response p50 ms", "response p99 ms", "lag p50 ms", "lag p99 ms", "errors"], rows)
 
-    out += [f"## 4. The article's lesson: blocking the loop against blocking a thread", "",
+    out += ["## 4. The article's lesson: blocking the loop against blocking a thread", "",
             f"p99 latency of `/none` (wrk, 4 connections) alone, and while {size['block_rate']} requests/s "
             f"each add a task that blocks for {size['block_ms']} ms: `time.sleep` in an `async def` task "
             "(on the loop) against the same in a `def` task (in a worker thread).", "",
@@ -189,7 +189,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += table(["pair", "p99 ms alone", "p99 ms, `async def` tasks block", "p99 ms, `def` tasks block",
                   "async / def", "errors"], rows)
 
-    out += [f"## 5. Thread-pool saturation", "",
+    out += ["## 5. Thread-pool saturation", "",
             f"{size['flood_rate']} requests/s for {size['flood_seconds']:g} s, each adding a `def` task that "
             f"blocks its thread for {size['flood_ms']} ms: {size['flood_rate'] * size['flood_ms'] // 1000} "
             "tasks would need to run at once, more than any pool here has threads (40 in anyio for "
@@ -250,7 +250,6 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     ps = pairs(data)
-    labels = [name(p) for p in ps]
     files: dict[str, str] = {}
 
     def bars(key: str, title: str, ylabel: str, series: dict[str, Callable[[tuple[str, str]], list[float]]],
@@ -294,5 +293,4 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     bars("backlog", "Backlog: resident memory before, at the peak, after (MiB)", "MiB",
          {k: (lambda p, k=k: values(data, p, lambda r: r["backlog"][k] / 1024))
           for k in ("rss_before_kib", "rss_peak_kib", "rss_after_kib")})
-    _ = labels
     return files

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bench.load import h2load, wrk
-from bench.proc import cpu_seconds, rss_kib
+from shared.servers import LiveServer
 
 ENDPOINTS = ("none", "async-noop", "sync-noop")
 
@@ -49,19 +49,18 @@ class Stuck(RuntimeError):
     pass
 
 
-def measure(url: str, pids: Callable[[], list[int]], size: Size,
-            say: Callable[[str], None] = print) -> dict[str, Any]:
-    """All six questions against the server at `url`; `pids` lists its processes."""
-    out: dict[str, Any] = {}
+def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """All six questions against one live server."""
+    url, out = live.url, {}
     with httpx.Client(base_url=url, timeout=60) as http:
         if size.warmup:
             wrk(url + "/none", size.warmup, size.connections)
 
         # 1 and 2: the cost of one no-op task, closed loop.
         for endpoint in ENDPOINTS:
-            cpu = cpu_seconds(pids())
+            cpu = live.cpu_seconds()
             load = wrk(url + "/" + endpoint, size.seconds, size.connections)
-            cpu = cpu_seconds(pids()) - cpu
+            cpu = live.cpu_seconds() - cpu
             out[endpoint] = {"rps": load.rps, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms,
                              "cpu_us_per_request": 1e6 * cpu / max(load.requests, 1), "errors": load.errors}
         say("  ".join(f"{e} {out[e]['rps']:.0f}/s {out[e]['cpu_us_per_request']:.0f}µs" for e in ENDPOINTS))
@@ -92,7 +91,7 @@ def measure(url: str, pids: Callable[[], list[int]], size: Size,
 
         # 5 and 6: more blocking `def` tasks than the pool has threads; the backlog.
         http.get("/stats", params={"reset": 1})
-        with RssPeak(pids) as rss:
+        with RssPeak(live) as rss:
             started = time.monotonic()
             load = h2load(f"{url}/sync-block/{size.flood_ms}", size.flood_rate, size.flood_seconds)
             pending = http.get("/stats").json()["pending"]
@@ -126,18 +125,18 @@ def drain(http: httpx.Client, limit: float) -> tuple[float, dict[str, Any]]:
 class RssPeak:
     """Resident memory before, at the peak (sampled every 20 ms) and after."""
 
-    def __init__(self, pids: Callable[[], list[int]]) -> None:
-        self.pids = pids
+    def __init__(self, live: LiveServer) -> None:
+        self.live = live
         self.kib: dict[str, int] = {}
         self._stop = threading.Event()
         self._peak = 0
 
     def _sample(self) -> None:
         while not self._stop.wait(0.02):
-            self._peak = max(self._peak, rss_kib(self.pids()))
+            self._peak = max(self._peak, self.live.rss_kib())
 
     def __enter__(self) -> RssPeak:
-        self.kib["rss_before_kib"] = self._peak = rss_kib(self.pids())
+        self.kib["rss_before_kib"] = self._peak = self.live.rss_kib()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -145,6 +144,6 @@ class RssPeak:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        after = rss_kib(self.pids())
+        after = self.live.rss_kib()
         self.kib["rss_peak_kib"] = max(self._peak, after)
         self.kib["rss_after_kib"] = after

@@ -72,13 +72,7 @@ class Live:
             time.sleep(0.01)
 
     def rss_kib(self) -> int:
-        """Resident memory of the server process and its workers, from /proc."""
-        total = 0
-        for pid in self.server.pids():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        return total
+        return self.server.rss_kib()
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text().splitlines() if self.log_path.exists() else []

@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from conformance.fixtures import Live
 from conformance.gates import GateServer

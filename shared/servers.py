@@ -142,6 +142,28 @@ class LiveServer:
                 pass
         return found
 
+    def rss_kib(self) -> int:
+        """Resident memory of the server process and its workers, from /proc/PID/status."""
+        total = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:  # a worker that has just exited
+                continue
+            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        return total
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process and its workers, from /proc/PID/stat."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def signal(self, sig: int = signal.SIGTERM) -> None:
         """SIGTERM goes to the server process, whose shutdown path handles its workers;
         SIGKILL, which nothing can handle, goes to the whole process group it leads."""
