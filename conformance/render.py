@@ -128,6 +128,11 @@ def reliability_page(report: dict[str, Any]) -> str:
         r = cells[pair].get(name)
         return "-" if r is None else str(r["observed"])
 
+    def schema_cases(pair: tuple[str, str]) -> str:
+        if "openapi_cases" not in cells[pair]:
+            return "no schema"
+        return f"{get(pair, 'openapi_cases')} ({get(pair, 'openapi_5xx')})"
+
     def survived(pair: tuple[str, str]) -> str:
         faults = [r for n, r in cells[pair].items() if n.startswith("smtp_") and isinstance(r["observed"], bool)]
         return f"{sum(r['passed'] for r in faults)}/{len(faults)}"
@@ -151,13 +156,14 @@ def reliability_page(report: dict[str, Any]) -> str:
         "127.0.0.1; every e-mail went over SMTP to the embedded sink. The quick variant of the",
         "same checks runs in CI (`nox`); this page comes from the full one.",
         "",
-        "| pair | fuzz inputs (5xx) | refused inputs that sent mail | CR/LF in SMTP headers "
+        "| pair | fuzz inputs (5xx) | schemathesis cases (5xx) | refused inputs that sent mail | CR/LF in SMTP headers "
         "| SMTP faults survived | SIGTERM, configured | SIGTERM, defaults "
         f"(held {held} s) | load: delivered / accepted | load 5xx | RSS KiB: before -> half -> end | lost on SIGKILL |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pair in pairs:
         out.append(f"| {pair[0]}-{pair[1]} | {get(pair, 'fuzz_inputs_tried')} ({get(pair, 'fuzz_5xx_seen')}) "
+                   f"| {schema_cases(pair)} "
                    f"| {get(pair, 'fuzz_refused_inputs_that_sent_mail')} | {get(pair, 'fuzz_crlf_in_smtp_headers')} "
                    f"| {survived(pair)} | {get(pair, 'sigterm_delivered_configured')} "
                    f"| {get(pair, 'sigterm_delivered_defaults')} | {get(pair, 'load_delivered')} "
