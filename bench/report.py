@@ -84,7 +84,15 @@ def headlines(data: dict[str, Any]) -> str:
                      f" {statistics.median(a):11.2f} {statistics.median(s):9.2f} {of_bare} {cpu:>27}")
     lines.append("(async task, def task: requests/s with one no-op task over the same pair's no-task "
                  "requests/s; of bare: no-task requests/s over the bare ASGI app's, same server)")
+    errors = sum(errors_in(r) for r in data["results"])
+    lines.append(f"errors (non-2xx answers, socket errors, requests that never reached the app): {errors}")
     return "\n".join(lines)
+
+
+def errors_in(result: Row) -> int:
+    return (sum(result[e]["errors"] for e in ENDPOINTS) + result["slow"]["errors"]
+            + sum(result["blocking"][k]["errors"] for k in ("async-block", "sync-block"))
+            + result["saturation"]["errors"])
 
 
 def write(data: dict[str, Any], page: Path) -> None:

@@ -51,7 +51,8 @@ class Stuck(RuntimeError):
 
 def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) -> dict[str, Any]:
     """All six questions against one live server."""
-    url, out = live.url, {}
+    url = live.url
+    out: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60) as http:
         if size.warmup:
             wrk(url + "/none", size.warmup, size.connections)

@@ -38,9 +38,11 @@ def test_h2load_rows_without_status_are_answers_and_missing_rows_are_errors() ->
 
 
 def run(framework: str, server: str, n: int, none: float, async_noop: float) -> dict:
-    cell = {"rps": 0.0, "cpu_us_per_request": 100.0}
+    cell = {"rps": 0.0, "cpu_us_per_request": 100.0, "errors": 0}
     return {"framework": framework, "server": server, "run": n, "none": {**cell, "rps": none},
-            "async-noop": {**cell, "rps": async_noop}, "sync-noop": {**cell, "rps": none / 2}}
+            "async-noop": {**cell, "rps": async_noop}, "sync-noop": {**cell, "rps": none / 2},
+            "slow": {"errors": 0}, "saturation": {"errors": 1},
+            "blocking": {"async-block": {"errors": 0}, "sync-block": {"errors": 0}}}
 
 
 def test_ratios_pair_runs_measured_side_by_side() -> None:
@@ -51,7 +53,8 @@ def test_ratios_pair_runs_measured_side_by_side() -> None:
     assert of_bare == [0.5, 0.75]  # run 1 over run 1, run 2 over run 2; never across runs
     assert ratios(data, ("fastapi", "uvicorn"), lambda r: r["async-noop"]["rps"],
                   lambda r: r["none"]["rps"]) == [0.8, 0.8]
-    assert "fastapi-uvicorn" in headlines(data)
+    summary = headlines(data)
+    assert "fastapi-uvicorn" in summary and summary.endswith("never reached the app): 4")
 
 
 def test_committed_benchmarks_page_matches_its_data() -> None:
