@@ -18,3 +18,8 @@ LOAD_SECONDS = 600.0
 IN_FLIGHT = 20
 #: Full runs hold them this long after SIGTERM: longer than hypercorn's default 3-s grace.
 HOLD_AFTER_SIGTERM = 4.0 if FULL else 0.0
+
+
+def unroutable(address: str) -> bool:
+    """An address that cannot be one path segment: each router answers it its own way."""
+    return "/" in address or address in (".", "..")

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.fixtures import Live, Pair, start_live
-from reliability import FUZZ_EXAMPLES
+from reliability import FUZZ_EXAMPLES, unroutable
 from shared.servers import FRAMEWORKS, SERVERS
 from shared.sink import SmtpSink
 
@@ -41,10 +41,6 @@ queries = st.one_of(
     st.integers(990, 1010).map(lambda n: "q" * n),
     st.just(""),
 )
-
-
-def unroutable(address: str) -> bool:
-    return "/" in address or address in (".", "..")
 
 
 @pytest.fixture(scope="session")
