@@ -106,7 +106,11 @@ class LiveServer:
             sock.close()  # the child holds its own copy
             if self.log_path:
                 out.close()  # type: ignore[union-attr]
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:  # anything, even an interrupt: never leave the process behind
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self) -> None:
