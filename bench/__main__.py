@@ -19,23 +19,11 @@ from bench import report
 from bench.load import SERVER_CPU, pinned, require
 from bench.profile import profiles
 from bench.scenarios import FULL, QUICK, Stuck, measure
+from bench.server import BenchServer
 from conformance.render import versions
-from shared.servers import FRAMEWORKS, REPO, SERVERS, LiveServer
+from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 TARGETS = [(name, server) for server in SERVERS for name in ("bare", *FRAMEWORKS)]
-
-
-class BenchServer(LiveServer):
-    """A live server of a benchmark app: pinned to its own core, access log off, bound by port
-    (see `shared.servers.BIND_BY_PORT` for why)."""
-
-    def command(self, fd: int) -> list[str]:
-        cmd = super().command(fd)
-        if "--access-logfile" in cmd:
-            del cmd[cmd.index("--access-logfile"):cmd.index("--access-logfile") + 2]
-        if self.server == "uvicorn":
-            cmd.append("--no-access-log")
-        return [*pinned(SERVER_CPU), *cmd]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 pair = f"{name}-{server}"
                 print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {time.monotonic() - started:4.0f} s] {pair}",
                       flush=True)
-                live = BenchServer(f"bench.apps.{name}_app:app", server, log_path=Path(tmp) / f"{pair}.log",
-                                   by_port=True)
+                live = BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log")
                 with live:
                     try:
                         measured = measure(live, size, say=lambda s: print("    " + s, flush=True))

@@ -22,21 +22,18 @@ from typing import Any
 
 from bench.load import wrk
 from bench.scenarios import ENDPOINTS
-from shared.servers import FRAMEWORKS, LiveServer
+from bench.server import BenchServer
+from shared.servers import FRAMEWORKS
 
 TOP = 6
 
 
-class ProfiledServer(LiveServer):
+class ProfiledServer(BenchServer):
     """A benchmark app under `bench.profiled` (uvicorn with a profiler on a switch)."""
 
-    def __init__(self, app: str, out: Path, **kwargs: Any) -> None:
-        super().__init__(app, "uvicorn", by_port=True, env={"AFTERWARD_PROFILE": str(out)}, **kwargs)
+    def __init__(self, name: str, out: Path, **kwargs: Any) -> None:
+        super().__init__(name, "uvicorn", runner="bench.profiled", env={"AFTERWARD_PROFILE": str(out)}, **kwargs)
         self.out = out
-
-    def command(self, fd: int) -> list[str]:
-        python, _m, _uvicorn, *args = super().command(fd)
-        return [python, "-m", "bench.profiled", *args, "--no-access-log"]
 
     def profile(self, path: str, seconds: int, connections: int) -> tuple[int, Path]:
         wrk(self.url + path, 1, connections)  # warm-up, not profiled
@@ -73,7 +70,7 @@ def profile(framework: str, seconds: int = 3, connections: int = 8) -> dict[str,
     served: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="afterward-profile-") as tmp:
         for endpoint in ENDPOINTS:
-            server = ProfiledServer(f"bench.apps.{framework}_app:app", Path(tmp) / f"{endpoint}.prof",
+            server = ProfiledServer(framework, Path(tmp) / f"{endpoint}.prof",
                                     log_path=Path(tmp) / "server.log")
             with server:
                 served[endpoint], out = server.profile("/" + endpoint, seconds, connections)

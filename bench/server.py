@@ -1,0 +1,29 @@
+"""A live server of a benchmark app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.load import SERVER_CPU, pinned
+from shared.servers import LiveServer
+
+
+class BenchServer(LiveServer):
+    """`bench.apps.<name>_app:app` pinned to its own core, access log off, bound by port (see
+    `shared.servers.BIND_BY_PORT` for why). `runner` replaces the server's module
+    (`python -m <runner>` instead of `python -m uvicorn`) for a wrapper that takes the
+    same arguments, such as `bench.profiled`."""
+
+    def __init__(self, name: str, server: str, runner: str | None = None, **kwargs: Any) -> None:
+        super().__init__(f"bench.apps.{name}_app:app", server, by_port=True, **kwargs)
+        self.runner = runner
+
+    def command(self, fd: int) -> list[str]:
+        cmd = super().command(fd)
+        if "--access-logfile" in cmd:
+            del cmd[cmd.index("--access-logfile"):cmd.index("--access-logfile") + 2]
+        if self.server == "uvicorn":
+            cmd.append("--no-access-log")
+        if self.runner:
+            cmd[1:3] = ["-m", self.runner]
+        return [*pinned(SERVER_CPU), *cmd]
