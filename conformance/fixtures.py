@@ -90,6 +90,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only these servers (default: all)")
     group.addoption("--framework", action="append", default=[], choices=sorted(FRAMEWORKS),
                     help="only these frameworks (default: all)")
+    group.addoption("--server-arg", action="append", default=[], metavar="ARG",
+                    help="one more argument for every server command line (`--server-arg=--graceful-timeout=5`); "
+                         "the suite's own tests use it to run a probe under a setting that flips a property")
 
 
 def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
@@ -111,7 +114,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         from conformance.declared import cell
 
         prop = metafunc.function.__name__.removeprefix("test_")
-        pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and not c.na]
+        pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and c.measured]
     metafunc.parametrize("pair", pairs, ids=str, scope="session")
 
 
@@ -129,7 +132,7 @@ def sink() -> Iterator[SmtpSink]:
         yield smtp
 
 
-def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] = (),
+def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] | list[str] = (),
                **env: str) -> Live:
     workdir.mkdir(parents=True, exist_ok=True)
     events, log = workdir / "events.jsonl", workdir / "notifications.log"
@@ -158,9 +161,10 @@ def gates() -> Iterator[GateServer]:
 
 
 @pytest.fixture(scope="session")
-def probe(pair: Pair, sink: SmtpSink, gates: GateServer,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    running = start_live(pair, sink, tmp_path_factory.mktemp(f"probe-{pair}"), **{GATES_ENV: gates.address})
+def probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path_factory: pytest.TempPathFactory,
+          pytestconfig: pytest.Config) -> Iterator[Live]:
+    running = start_live(pair, sink, tmp_path_factory.mktemp(f"probe-{pair}"),
+                         pytestconfig.getoption("--server-arg"), **{GATES_ENV: gates.address})
     yield running
     running.server.stop()
 
@@ -173,9 +177,11 @@ def _own(running: Live) -> Iterator[Live]:
 
 
 @pytest.fixture
-def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path) -> Iterator[Live]:
+def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path,
+                pytestconfig: pytest.Config) -> Iterator[Live]:
     """A probe server of this test's own, for tests that stop it."""
-    yield from _own(start_live(pair, sink, tmp_path, **{GATES_ENV: gates.address}))
+    yield from _own(start_live(pair, sink, tmp_path, pytestconfig.getoption("--server-arg"),
+                               **{GATES_ENV: gates.address}))
 
 
 @pytest.fixture

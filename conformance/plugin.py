@@ -20,6 +20,7 @@ from conformance.fixtures import Pair
 
 KEY = "afterward"
 rows_key = pytest.StashKey[list[dict[str, Any]]]()
+taken_key = pytest.StashKey[dict[str, int]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,9 +49,18 @@ def expected(request: pytest.FixtureRequest, pair: Pair) -> Any:
     return None if declared is None else resolve(declared.value)
 
 
+def agrees(observed: Any, expected: Any, tolerance: float = 0.0) -> bool:
+    """Equal, or for numbers, within the method's resolution."""
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (observed, expected))
+    if numbers and tolerance:
+        return abs(observed - expected) <= tolerance + 1e-9
+    return observed == expected
+
+
 @pytest.fixture
 def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
-    """`check(observed)` compares a measurement with its declared cell and records the row."""
+    """`check(observed, **also)` compares a measurement, and the further observations its
+    property declares (`also`), with the declared cell, and records the row."""
     prop = request.node.originalname.removeprefix("test_")
 
     def compare(observed: Any, **extra: Any) -> None:
@@ -58,11 +68,21 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
         assert declared is not None, f"{prop} has no declared cell for {pair}"
         expected = resolve(declared.value)
         shown = expected if expected == declared.value else f"{declared.value[1:]} = {expected}"
-        passed = observed == expected
+        problems = [] if agrees(observed, expected, declared.tolerance) else [
+            f"declared {shown!r}, observed {observed!r}"
+            + (f" (tolerance ±{declared.tolerance:g})" if declared.tolerance else "")]
+        for key, want in declared.also.items():
+            got = extra.get(key, "not reported")
+            if got != want:
+                problems.append(f"{key}: declared {want!r}, observed {got!r}")
+        if declared.tolerance:
+            extra["tolerance"] = declared.tolerance
+        if declared.also:
+            extra["also_expected"] = declared.also
         request.node.user_properties.append(
-            (KEY, _row(pair, "semantics", prop, shown, observed, passed, **extra)))
-        assert passed, (f"{prop} [{pair}]: declared {shown!r}, observed {observed!r}"
-                        f" (see {declared.source or 'conformance/expected.toml'})")
+            (KEY, _row(pair, "semantics", prop, shown, observed, not problems, **extra)))
+        assert not problems, (f"{prop} [{pair}]: {'; '.join(problems)}"
+                              f" (see {declared.source or 'conformance/expected.toml'})")
 
     return compare
 
@@ -89,39 +109,46 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         pair = Pair("all", item.callspec.params["server"], "")
     if not isinstance(pair, Pair) or not (report.when == "call" or report.failed):
         return report
-    if any(k == KEY for k, _ in report.user_properties):
-        return report
+    mine = [row for key, row in report.user_properties if key == KEY]
     message = report.longreprtext.strip().splitlines()[-1][:300] if report.failed else ""
     name = item.name.split("[", 1)
     params = name[1].rstrip("]").split("-") if len(name) > 1 else []
     extra = [p for p in params if p not in (pair.framework, pair.server)]
     prop = item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
     marker = item.get_closest_marker("clause")
-    if marker is not None:
+    if marker is not None and not mine:
         report.user_properties.append((KEY, _row(pair, "contract", prop, "pass",
                                                  "pass" if report.passed else "fail", report.passed,
                                                  clause=marker.args[0], message=message)))
-    else:
+    elif report.failed and all(row["passed"] for row in mine):
+        # No row explains this failure (none recorded yet, or the test failed after recording
+        # rows that passed, or in its teardown): it becomes a failing row of its own, so the
+        # report can never say "0 mismatches" for a run pytest failed.
         tier = "reliability" if "reliability" in str(item.path) else "semantics"
-        report.user_properties.append((KEY, _row(pair, tier, prop, "measured", f"error: {message}", False)))
+        what = "error" if not mine else f"error after measuring ({report.when})"
+        report.user_properties.append((KEY, _row(pair, tier, prop, "measured", f"{what}: {message}", False)))
     return report
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[rows_key] = []
+    config.stash[taken_key] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _config
     if config is None or hasattr(config, "workerinput"):
         return
-    if not (report.when == "call" or (report.when == "setup" and report.failed)):
-        return  # user_properties ride on every phase's report; take each row once
+    if not (report.when == "call" or report.failed):
+        return
+    # user_properties ride on every phase's report: take each row once, in the order recorded.
+    ours = [row for key, row in report.user_properties if key == KEY]
+    taken = config.stash[taken_key]
+    fresh = ours[taken.get(report.nodeid, 0):]
+    taken[report.nodeid] = len(ours)
     rows = config.stash[rows_key]
     tw = config.pluginmanager.get_plugin("terminalreporter")
-    for key, row in report.user_properties:
-        if key != KEY:
-            continue
+    for row in fresh:
         rows.append(row)
         if tw is not None and config.getoption("--report"):
             mark = "ok " if row["passed"] else "MISMATCH" if row["tier"] == "semantics" else "FAIL"
@@ -160,6 +187,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if broken:
         tw.write_line(f"Clauses broken: {', '.join(broken)} (see shared/SPEC.md)", red=True, bold=True)
     tw.write_line(f"{len(rows)} cells, {len(failed)} mismatches; report: {path}")
+    if exitstatus != 0 and not failed:
+        tw.write_line(f"pytest failed (exit {int(exitstatus)}) outside any cell: see the failures above",
+                      red=True, bold=True)
     docs = config.getoption("--write-docs")
     if docs and not failed and exitstatus == 0:
         page = render.reliability_page(report) if "reliability" in Path(docs).name else render.semantics_page()
@@ -176,7 +206,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cells declared not applicable are reported with their reason; on a full run, a declared
+    """Cells declared not applicable or by construction are reported with their reason; on a full run, a declared
     cell that no test measured is a mismatch, so no cell is ever silently empty."""
     seen = {(r["framework"], r["server"]) for r in rows if r["tier"] == "semantics"}
     measured = {(r["framework"], r["server"], r["property"]) for r in rows}
@@ -186,9 +216,9 @@ def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict
         for framework, server in sorted(seen):
             declared = prop.cell(framework, server)
             pair = Pair(framework, server, "")
-            if declared is not None and declared.na:
-                out.append(_row(pair, "semantics", prop.name, f"n/a: {declared.na}",
-                                f"n/a: {declared.na}", True))
+            if declared is not None and not declared.measured:
+                reason = declared.unmeasured_reason
+                out.append(_row(pair, "semantics", prop.name, reason, reason, True))
             elif full and (framework, server, prop.name) not in measured:
                 out.append(_row(pair, "semantics", prop.name, declared.value if declared else "declared",
                                 "not measured", False))

@@ -35,6 +35,8 @@ def short(value: Any) -> str:
         return "no"
     if isinstance(value, str) and value.startswith("n/a"):
         return "n/a"
+    if isinstance(value, str) and value.startswith("by construction"):
+        return "constr."
     return str(value)
 
 
@@ -101,7 +103,8 @@ def semantics_page() -> str:
         for f in FRAMEWORKS:
             for s in SERVERS:
                 c = prop.cell(f, s)
-                row.append("" if c is None else "n/a" if c.na else _md_value(c.value))
+                row.append("" if c is None else "n/a" if c.na else "by construction" if c.by_construction
+                           else _md_value(c.value))
         out.append(f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + " |")
     for prop in props.values():
         out += ["", f"## {prop.name}", "", prop.meaning.strip(), "", f"Values: {prop.values.strip()}", "",
@@ -111,7 +114,7 @@ def semantics_page() -> str:
                 c = prop.cell(f, s)
                 if c is None:
                     continue
-                value = f"n/a: {c.na}" if c.na else _md_value(c.value)
+                value = c.unmeasured_reason if not c.measured else _md_value(c.value)
                 source = f"[link]({c.source})" if c.source.startswith("http") else c.source
                 out.append(f"| {f} | {s} | {value} | {c.why.strip()} | {source} |")
     return "\n".join(out) + "\n"

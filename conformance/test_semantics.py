@@ -4,8 +4,12 @@ Each test measures one property on its pair's probe and hands the observation to
 `check`, which compares it with `conformance/expected.toml`. Orderings come from the
 probe's own event sequence; held tasks wait on gates. Where a property is about
 something *not* happening, a later request or event that must come after it is the
-barrier; where only a wait can tell, the declared value picks the protocol so that a
-deadline is reached only by an observation that differs from the declaration.
+barrier. Where only a wait can tell (does a request wait while a task is held?), the
+task stays held for a window: `QUIET` when the declared answer is "it waits" (an answer
+inside the window is the observation that differs), `DEADLINE` when it is "it does not
+wait" (no answer by then is). The gate is released only after the window, never in a
+race with the request. `python -m conformance.flips` runs every property against wrong
+probes and checks that each is reported as a mismatch.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import httpx
 from conformance.fixtures import Live
 from conformance.gates import GateServer
 
+#: A correct probe answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
+#: How long a held task must keep another answer from coming, for "it waits" to be observed.
+QUIET = 1.0
 pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="client")
 
 
@@ -94,25 +101,29 @@ class Raw:
         self.sock.close()
 
 
+def answered_within(raw: Raw, window: float) -> bool:
+    """Did the next response on `raw` arrive within `window` seconds?"""
+    try:
+        return raw.read_response(timeout=window) is not None
+    except TimeoutError:
+        return False
+
+
 def other_request_waits(probe: Live, gates: GateServer, gate: str, expected: bool) -> bool:
     """While `gate` holds a task, does a new request on another connection wait for it?"""
     rid = new_rid("ping")
     raw = Raw(probe)
     try:
-        raw.send("GET", f"/ping/{rid}")  # in the server's socket buffer now, read or not
-        if expected:
-            gates.release(gate)
-            assert raw.read_response() == 200
-            ping = wait_event(probe, rid, "ping")
-            end = wait_event(probe, gate.rpartition(".")[0], "task_end")
-            return ping["seq"] > end["seq"]
-        try:
-            answered = raw.read_response() == 200
-        except TimeoutError:
-            answered = False
+        raw.send("GET", f"/ping/{rid}")
+        answered = answered_within(raw, QUIET if expected else DEADLINE)
         gates.release(gate)
+        if not answered:  # it must come once the task is let go, and after the task's end
+            assert raw.read_response() == 200, "no answer even after the task was released"
+            assert wait_event(probe, rid, "ping")["seq"] > wait_event(probe, gate.rpartition(".")[0],
+                                                                        "task_end")["seq"]
         return not answered
     finally:
+        gates.release(gate)
         raw.close()
 
 
@@ -180,16 +191,26 @@ def test_dependency_task_runs_first(probe: Live, check: Any) -> None:
 # -- where tasks run ---------------------------------------------------------------------
 
 def _thread_of(probe: Live, kind: str) -> tuple[str, str]:
+    """The serving loop's thread is the one that sent the request's response."""
     rid = new_rid()
     assert post(probe, f"/tasks/{rid}", plan=f"{kind}:mark").status_code == 200
-    start = wait_event(probe, rid, "task_start")
-    return ("event loop" if start["on_loop"] else "worker thread"), start["thread_name"]
+    start, sent = wait_event(probe, rid, "task_start"), wait_event(probe, rid, "response_complete")
+    same = (start["pid"], start["thread_id"]) == (sent["pid"], sent["thread_id"])
+    return ("event loop" if same else "worker thread"), start["thread_name"]
+
+
+def _pool(thread_name: str) -> str:
+    if thread_name.startswith("AnyIO worker thread"):
+        return "anyio"
+    if thread_name.startswith("asyncio_"):
+        return "loop default executor"
+    return thread_name
 
 
 def test_sync_task_thread(probe: Live, check: Any) -> None:
     """Which thread runs a `def` task?"""
     where, name = _thread_of(probe, "sync")
-    check(where, thread_name=name)
+    check(where, pool=_pool(name), thread_name=name)
 
 
 def test_async_task_thread(probe: Live, check: Any) -> None:
@@ -237,16 +258,14 @@ def test_blocking_async_task_delays_own_response(probe: Live, gates: GateServer,
     rid = new_rid()
     answer = post_later(probe, f"/tasks/{rid}", plan="async:block")
     gates.wait_arrived(f"{rid}.0")
-    if expected:
+    try:
+        answer.result(QUIET if expected else DEADLINE)
+        observed = False
+    except TimeoutError:
+        observed = True
+    finally:
         gates.release(f"{rid}.0")
-        answer.result(DEADLINE)
-        observed = wait_event(probe, rid, "response_complete")["seq"] > wait_event(probe, rid, "task_end")["seq"]
-    else:
-        try:
-            observed = answer.result(DEADLINE).status_code != 200
-        except TimeoutError:
-            observed = True
-        gates.release(f"{rid}.0")
+    assert answer.result(DEADLINE).status_code == 200
     check(observed)
 
 
@@ -307,25 +326,21 @@ def test_keepalive_next_request_waits_for_task(probe: Live, gates: GateServer, e
         assert raw.read_response() == 200
         gates.wait_arrived(f"{rid}.0")
         raw.send("GET", f"/ping/{ping}")
-        if expected:
-            gates.release(f"{rid}.0")
-            assert raw.read_response() == 200
-            observed = wait_event(probe, ping, "ping")["seq"] > wait_event(probe, rid, "task_end")["seq"]
-        else:
-            try:
-                observed = raw.read_response() != 200
-            except TimeoutError:
-                observed = True
-            gates.release(f"{rid}.0")
+        answered = answered_within(raw, QUIET if expected else DEADLINE)
+        gates.release(f"{rid}.0")
+        if not answered:
+            assert raw.read_response() == 200, "no answer even after the task was released"
     finally:
+        gates.release(f"{rid}.0")
         raw.close()
-    check(observed)
+    check(not answered)
 
 
 def test_tasks_run_when_handler_errors(probe: Live, check: Any) -> None:
     """When the handler raises after adding a task, does the task run?"""
     rid = new_rid()
     status = post(probe, f"/tasks/{rid}", plan="async:mark", fail="1").status_code
+    wait_event(probe, rid, "app_done")
     barrier(probe)
     check(bool(started(probe, rid)), status=status)
 
@@ -341,7 +356,7 @@ def test_client_disconnect_before_response_runs_task(probe: Live, gates: GateSer
     gates.release(f"{rid}.handler")
     done = wait_event(probe, rid, "app_done")
     barrier(probe)
-    check(bool(started(probe, rid)), app_error=done["error"])
+    check(bool(started(probe, rid)), app_error=done["error"] or "none")
 
 
 def test_streaming_response_task_starts_after_last_chunk(probe: Live, check: Any) -> None:
@@ -380,41 +395,46 @@ def test_contextvar_from_sync_endpoint_visible_in_task(probe: Live, check: Any) 
 
 # -- shutdown ----------------------------------------------------------------------------
 
-def _held_then_sigterm(probe: Live, gates: GateServer) -> str:
+def _held_then_sigterm(probe: Live, gates: GateServer) -> tuple[str, float]:
     rid = new_rid()
     assert post(probe, f"/tasks/{rid}", plan="async:gate").status_code == 200
     gates.wait_arrived(f"{rid}.0")
+    signalled = time.monotonic()  # one clock for every process on the machine
     probe.server.signal(signal.SIGTERM)
-    return rid
+    return rid, signalled
 
 
 def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, check: Any) -> None:
-    """A task running at SIGTERM and released right after it: does it finish before exit?"""
-    rid = _held_then_sigterm(fresh_probe, gates)
+    """A task running at SIGTERM, released right after it: does it finish before exit?"""
+    rid, _ = _held_then_sigterm(fresh_probe, gates)
     gates.release(f"{rid}.0")
     code = fresh_probe.server.wait(DEADLINE * 3)
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 
-#: Longer than any bounded grace period declared; a server still up then waits without bound.
-GRACE_LIMIT = 15.0
+#: Longer than any bounded grace period declared (or set by a run that flips one); a server
+#: still up then waits without bound.
+GRACE_LIMIT = 10.0
 
 
-def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, expected: Any,
-                                       check: Any) -> None:
-    """How long does a held task get after SIGTERM, under default settings?"""
-    rid = _held_then_sigterm(fresh_probe, gates)
-    t0 = time.monotonic()
+def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:
+    """How long does a held task get after SIGTERM, under default settings?
+
+    Measured to the task's cancellation (recorded by the task), or to the process's exit
+    when nothing cancels it; reported in seconds as measured, compared with the declared
+    value within the property's tolerance.
+    """
+    rid, signalled = _held_then_sigterm(fresh_probe, gates)
     code = fresh_probe.server.wait(GRACE_LIMIT)
-    elapsed = time.monotonic() - t0
+    exited = time.monotonic()
     gates.release(f"{rid}.0")
+    cancelled = fresh_probe.events(rid, "task_cancelled")
     if code is None:
         observed: Any = "unbounded"
-    elif isinstance(expected, (int, float)) and expected - 0.5 <= elapsed <= expected + 3.0:
-        observed = expected  # within the shutdown's own scheduling slack of the declared period
     else:
-        observed = round(elapsed, 1)
-    check(observed, elapsed=round(elapsed, 2), exit_code=code)
+        observed = round((cancelled[0]["t"] if cancelled else exited) - signalled, 1)
+    check(observed, ended_by="cancel" if cancelled else "exit" if code is not None else "still running",
+          exit_s=round(exited - signalled, 2))
 
 
 # -- framework-specific ------------------------------------------------------------------

@@ -7,7 +7,7 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from conformance.probes.tasks import async_task, dependency_task, handle, observe, ping, register_sync
+from conformance.probes.tasks import async_task, dependency_task, flipped, handle, observe, ping, register_sync
 from shared.recorder import record
 
 api = FastAPI()
@@ -21,6 +21,8 @@ async def dep(background_tasks: BackgroundTasks, rid: str, dep: bool = False) ->
 @api.post("/tasks/{rid}", dependencies=[Depends(dep)])
 async def tasks(rid: str, request: Request, background_tasks: BackgroundTasks):
     await handle(rid, request.query_params, background_tasks.add_task)
+    if flipped("dep_last") and request.query_params.get("dep"):
+        background_tasks.tasks.append(background_tasks.tasks.pop(0))
     return {"rid": rid}
 
 
@@ -54,6 +56,9 @@ async def health():
 @api.post("/returned-background/{rid}")
 async def returned_background(rid: str, background_tasks: BackgroundTasks):
     background_tasks.add_task(async_task, rid, "injected", "mark")
+    if flipped("merge_background"):
+        background_tasks.add_task(async_task, rid, "returned", "mark")
+        return JSONResponse({"rid": rid}, background=background_tasks)
     return JSONResponse({"rid": rid}, background=BackgroundTask(async_task, rid, "returned", "mark"))
 
 
@@ -67,10 +72,13 @@ async def request_scoped(rid: str):
     record("dep_cleanup", rid, scope="request")
 
 
+SCOPES = ("request", "function") if flipped("swap_scopes") else ("function", "request")
+
+
 @api.post("/yield-dep/{rid}")
 async def yield_dep(rid: str, background_tasks: BackgroundTasks,
-                    f: Annotated[None, Depends(function_scoped, scope="function")],
-                    r: Annotated[None, Depends(request_scoped, scope="request")]):
+                    f: Annotated[None, Depends(function_scoped, scope=SCOPES[0])],
+                    r: Annotated[None, Depends(request_scoped, scope=SCOPES[1])]):
     background_tasks.add_task(async_task, rid, "0", "mark")
     return {"rid": rid}
 

@@ -7,7 +7,7 @@ from litestar.background_tasks import BackgroundTask, BackgroundTasks
 from litestar.di import Provide
 from litestar.response import Stream
 
-from conformance.probes.tasks import async_task, dependency_task, handle, observe, ping, register_sync
+from conformance.probes.tasks import async_task, dependency_task, flipped, handle, observe, ping, register_sync
 
 
 def dep(rid: str, request: Request) -> list[BackgroundTask]:
@@ -54,12 +54,14 @@ async def health() -> dict[str, str]:
 async def task_group(rid: str, request: Request) -> Response[dict[str, str]]:
     found: list[BackgroundTask] = []
     await handle(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
-    return Response({"rid": rid}, background=BackgroundTasks(found, run_in_task_group=True))
+    return Response({"rid": rid}, background=BackgroundTasks(found, run_in_task_group=not flipped("no_task_group")))
 
 
 @post("/handler-background/{rid:str}", status_code=200,
       background=BackgroundTask(async_task, "handler-level", "handler", "mark"))
 async def handler_background(rid: str) -> Response[dict[str, str]]:
+    if flipped("no_response_background"):
+        return Response({"rid": rid})
     return Response({"rid": rid}, background=BackgroundTask(async_task, rid, "response", "mark"))
 
 

@@ -2,9 +2,9 @@
 
 from collections.abc import AsyncIterator
 
-from quart import Blueprint, Quart, current_app, request
+from quart import Blueprint, Quart, current_app, g, request
 
-from conformance.probes.tasks import dependency_task, handle, observe, ping, register_sync
+from conformance.probes.tasks import dependency_task, flipped, handle, observe, ping, register_sync
 
 bp = Blueprint("probe", __name__)
 
@@ -12,12 +12,17 @@ bp = Blueprint("probe", __name__)
 @bp.before_request
 async def dep() -> None:
     if request.args.get("dep") and request.view_args and "rid" in request.view_args:
-        current_app.add_background_task(*dependency_task(request.view_args["rid"]))
+        if flipped("dep_last"):
+            g.dep_task = dependency_task(request.view_args["rid"])
+        else:
+            current_app.add_background_task(*dependency_task(request.view_args["rid"]))
 
 
 @bp.post("/tasks/<rid>")
 async def tasks(rid: str):
     await handle(rid, request.args, current_app.add_background_task)
+    if "dep_task" in g:
+        current_app.add_background_task(*g.dep_task)
     return {"rid": rid}
 
 
@@ -34,8 +39,16 @@ async def stream(rid: str):
 
 @bp.post("/sync-endpoint/<rid>")
 def sync_endpoint(rid: str):
-    register_sync(rid, request.args, current_app.add_background_task)
+    later = lambda *task: g.setdefault("later", []).append(task)  # noqa: E731
+    register_sync(rid, request.args, later if flipped("late") else current_app.add_background_task)
     return {"rid": rid}
+
+
+@bp.after_request
+async def register_later(response):
+    for fn, *args in g.get("later", []):  # on the loop, where `add_background_task` works
+        current_app.add_background_task(fn, *args)
+    return response
 
 
 @bp.get("/ping/<rid>")
@@ -49,5 +62,6 @@ async def health():
 
 
 quart_app = Quart(__name__)
+quart_app.config.from_prefixed_env()  # QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT, for a run that flips it
 quart_app.register_blueprint(bp)
 app = observe(quart_app)

@@ -1,20 +1,63 @@
-"""Framework-neutral pieces of the probes: task bodies, the handler's common steps, and
-an ASGI wrapper that records response and app-completion events."""
+"""Framework-neutral pieces of the probes: task bodies, the handler's common steps, an ASGI
+wrapper that records response and app-completion events, and the knobs of the wrong probes.
+
+A wrong probe is a probe started with `AFTERWARD_PROBE_FLIP=knob,...`: each knob changes one
+thing about how tasks are registered or run (`KNOBS`), so that a property's observation
+must come out differently. `conformance/flips.toml` says which knobs flip which cell, and
+`python -m conformance.flips` checks that the suite reports each as a mismatch.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import os
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from functools import wraps
 from typing import Any
 
 from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
 from shared.recorder import record
 
-__all__ = ["CTX", "HandlerFailure", "TaskFailure", "handle", "observe", "steps"]
+__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "flipped", "handle", "observe", "steps"]
 
 #: Set by handlers (`?ctx=before|after`), read by tasks.
 CTX: ContextVar[str | None] = ContextVar("afterward_probe", default=None)
+
+FLIP_ENV = "AFTERWARD_PROBE_FLIP"
+
+#: Every knob a wrong probe can turn, and what it does.
+KNOBS = {
+    "inline": "run each task in the handler, when it is added",
+    "defer": "start each task only once the response has left the app",
+    "concurrent": "start each task at once as an asyncio task of its own",
+    "chain": "register one task that runs the request's tasks one after another",
+    "reverse": "register the tasks in reverse order",
+    "isolate": "swallow a task's exception, so the tasks after it run",
+    "late": "register the tasks at the end of the handler (after its gate, context change and failure)",
+    "block_off_loop": "an `async def` task's blocking call goes to a worker thread",
+    "sync_on_loop": "run `def` tasks on the event loop",
+    "async_in_thread": "run `async def` tasks in a worker thread, on a loop of their own",
+    "fresh_context": "run each `async def` task in an empty context",
+    "bind_context": "run each `async def` task in a copy of the context taken when it was added",
+    "small_pool": "shrink the thread pools (anyio's limiter and the loop's default executor) to 3",
+    "close_conn": "answer with `Connection: close`",
+    "hold_final": "hold the final (empty) body message until the request's tasks have ended",
+    "cancel_on_disconnect": "cancel the app's call when the client hangs up",
+    "dep_last": "the dependency's (or hook's) task is registered after the handler's",
+    "swap_scopes": "FastAPI: the two `yield` dependencies swap scopes",
+    "merge_background": "FastAPI: the returned Response's background also runs the injected tasks",
+    "no_task_group": "Litestar: `run_in_task_group=False`",
+    "no_response_background": "Litestar: the returned Response sets no `background`",
+}
+_knobs = frozenset(filter(None, os.environ.get(FLIP_ENV, "").split(",")))
+if _knobs - set(KNOBS):
+    raise RuntimeError(f"{FLIP_ENV}: unknown knob(s) {', '.join(sorted(_knobs - set(KNOBS)))}")
+
+
+def flipped(knob: str) -> bool:
+    return knob in _knobs
 
 
 class TaskFailure(RuntimeError):
@@ -41,17 +84,26 @@ def sync_task(rid: str, index: str, action: str) -> None:
 
 async def async_task(rid: str, index: str, action: str) -> None:
     record("task_start", rid, task=index, ctx=CTX.get())
-    if action == "gate":
-        await wait_gate_async(_gates(), f"{rid}.{index}")
-    elif action == "block":
-        wait_gate(_gates(), f"{rid}.{index}")  # deliberately blocking: the article's mistake
+    try:
+        if action == "gate":
+            await wait_gate_async(_gates(), f"{rid}.{index}")
+        elif action == "block" and flipped("block_off_loop"):
+            await asyncio.to_thread(wait_gate, _gates(), f"{rid}.{index}")
+        elif action == "block":
+            wait_gate(_gates(), f"{rid}.{index}")  # deliberately blocking: the article's mistake
+    except asyncio.CancelledError:
+        record("task_cancelled", rid, task=index)
+        raise
     if action == "fail":
         record("task_fail", rid, task=index)
         raise TaskFailure(f"{rid}.{index}")
     record("task_end", rid, task=index)
 
 
-def steps(rid: str, plan: str) -> list[tuple[Callable[..., Any], str, str, str]]:
+Step = tuple[Callable[..., Any], str, str, str]
+
+
+def steps(rid: str, plan: str) -> list[Step]:
     """`"async:gate,sync:mark"` -> [(task function, rid, index, action), ...]."""
     out = []
     for index, step in enumerate(filter(None, plan.split(","))):
@@ -62,29 +114,149 @@ def steps(rid: str, plan: str) -> list[tuple[Callable[..., Any], str, str, str]]
     return out
 
 
-def dependency_task(rid: str) -> tuple[Callable[..., Any], str, str, str]:
+def dependency_task(rid: str) -> Step:
     return (async_task, rid, "dep", "mark")
+
+
+# -- the wrong probes' ways of running a task ------------------------------------------------
+
+_sent: dict[str, asyncio.Event] = {}
+_pending: dict[str, int] = {}
+
+
+async def _call(fn: Callable[..., Any], *args: Any) -> None:
+    if asyncio.iscoroutinefunction(fn):
+        await fn(*args)
+    else:
+        await asyncio.to_thread(fn, *args)
+
+
+def wrong(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
+    """`fn` as the turned knobs run it; `fn` itself when no knob touches it."""
+    is_async = asyncio.iscoroutinefunction(fn)
+    if is_async and flipped("async_in_thread"):
+        fn = _in_thread(fn)
+        is_async = False
+    if not is_async and flipped("sync_on_loop"):
+        fn, is_async = _on_loop(fn), True
+    if is_async and flipped("fresh_context"):
+        fn = _in_context(fn, lambda: contextvars.Context())
+    if is_async and flipped("bind_context"):
+        ctx = contextvars.copy_context()
+        fn = _in_context(fn, lambda: ctx)
+    if flipped("isolate"):
+        fn = _isolated(fn, is_async)
+    if flipped("defer"):
+        fn, is_async = _deferred(fn, rid), True
+    if flipped("hold_final"):
+        _pending[rid] = _pending.get(rid, 0) + 1
+        fn, is_async = _counted(fn, rid), True
+    return fn
+
+
+def _in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def run(*args: Any) -> None:
+        asyncio.run(fn(*args))
+    return run
+
+
+def _on_loop(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    async def run(*args: Any) -> None:
+        fn(*args)
+    return run
+
+
+def _in_context(fn: Callable[..., Any], ctx: Callable[[], contextvars.Context]) -> Callable[..., Any]:
+    @wraps(fn)
+    async def run(*args: Any) -> None:
+        await asyncio.get_running_loop().create_task(fn(*args), context=ctx())
+    return run
+
+
+def _isolated(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    if is_async:
+        @wraps(fn)
+        async def run_async(*args: Any) -> None:
+            try:
+                await fn(*args)
+            except TaskFailure:
+                pass
+        return run_async
+
+    @wraps(fn)
+    def run(*args: Any) -> None:
+        try:
+            fn(*args)
+        except TaskFailure:
+            pass
+    return run
+
+
+def _deferred(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
+    @wraps(fn)
+    async def run(*args: Any) -> None:
+        await _sent.setdefault(rid, asyncio.Event()).wait()
+        await _call(fn, *args)
+    return run
+
+
+def _counted(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
+    @wraps(fn)
+    async def run(*args: Any) -> None:
+        try:
+            await _call(fn, *args)
+        finally:
+            _pending[rid] -= 1
+    return run
+
+
+async def _chain(tasks: list[Step]) -> None:
+    for fn, *args in tasks:
+        await _call(fn, *args)
+
+
+def _register(rid: str, found: list[Step], add: Callable[..., Any]) -> None:
+    if flipped("reverse"):
+        found = found[::-1]
+    if flipped("chain"):
+        add(_chain, found)
+        return
+    for fn, *args in found:
+        fn = wrong(fn, rid)
+        if flipped("concurrent"):
+            asyncio.get_running_loop().create_task(_call(fn, *args))
+        else:
+            add(fn, *args)
 
 
 async def handle(rid: str, query: Any, add: Callable[..., Any]) -> None:
     """The handler's common steps around native registration with `add(fn, *args)`."""
     if query.get("ctx") == "before":
         CTX.set(rid)
-    for fn, *args in steps(rid, query.get("plan", "")):
-        add(fn, *args)
+    found = steps(rid, query.get("plan", ""))
+    if flipped("inline"):
+        for fn, *args in found:
+            await _call(wrong(fn, rid), *args)
+        found = []
+    if not flipped("late"):
+        _register(rid, found, add)
     if query.get("ctx") == "after":
         CTX.set(rid)
     if query.get("handler_gate"):
         await wait_gate_async(_gates(), f"{rid}.handler")
     if query.get("fail"):
         raise HandlerFailure(rid)
+    if flipped("late"):
+        _register(rid, found, add)
 
 
 def register_sync(rid: str, query: Any, add: Callable[..., Any]) -> None:
     """What a `def` endpoint does: set the context variable, then register."""
     CTX.set(rid)
     for fn, *args in steps(rid, query.get("plan", "")):
-        add(fn, *args)
+        add(wrong(fn, rid), *args)
 
 
 def ping(rid: str) -> dict[str, str]:
@@ -96,25 +268,72 @@ ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any]
                    Awaitable[None]]
 
 
+def _shrink_pools() -> None:
+    import concurrent.futures
+
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = 3
+    asyncio.get_running_loop().set_default_executor(concurrent.futures.ThreadPoolExecutor(3))
+
+
 def observe(app: ASGIApp) -> ASGIApp:
     """Records `response_complete` when the app hands over its last body chunk and `app_done`
     when its ASGI call returns (after any tasks it runs inline)."""
+    shrunk = []
 
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
+        if flipped("small_pool") and not shrunk:
+            _shrink_pools()
+            shrunk.append(True)
         rid = scope["path"].rstrip("/").rpartition("/")[2]
+        held: list[dict[str, Any]] = []
 
         async def send_observed(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and flipped("close_conn"):
+                message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 record("response_complete", rid)
+                _sent.setdefault(rid, asyncio.Event()).set()
+                if flipped("hold_final"):
+                    await send({**message, "more_body": True})
+                    held.append({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
             await send(message)
 
         try:
-            await app(scope, receive, send_observed)
+            if flipped("cancel_on_disconnect"):
+                await _cancelled_on_disconnect(app, scope, receive, send_observed)
+            else:
+                await app(scope, receive, send_observed)
         except BaseException as error:
             record("app_done", rid, error=type(error).__name__)
             raise
         record("app_done", rid, error=None)
+        while _pending.get(rid):
+            await asyncio.sleep(0.01)  # a wrong probe's own wait for its tasks, inside the app
+        for message in held:
+            await send(message)
 
     return wrapped
+
+
+async def _cancelled_on_disconnect(app: ASGIApp, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    call = asyncio.ensure_future(app(scope, inbox.get, send))
+
+    async def watch() -> None:
+        while True:
+            message = await receive()
+            await inbox.put(message)
+            if message["type"] == "http.disconnect":
+                call.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await call
+    finally:
+        watcher.cancel()
