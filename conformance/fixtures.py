@@ -4,6 +4,9 @@ Every test that takes `pair` runs once per framework x server pair (ids like
 `[quart-hypercorn]`); `live` is that pair's reference app (or the app given with
 `--app`), `probe` its semantics probe. Each server process starts once per pair and
 worker, writes its events and log to files the test names, and is killed by PID.
+
+With `--flips`, every semantics test runs instead on its pair's wrong probe
+(`conformance/flips.toml`): a pair then carries the flip, and its probe starts with it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.flips import Flip, flip_for
 from conformance.gates import GATES_ENV, GateServer
+from conformance.probes.tasks import FLIP_ENV
 from shared.recorder import EVENTS_ENV, read_events
 from shared.servers import FRAMEWORKS, SERVERS, LiveServer
 from shared.sink import SmtpSink
@@ -33,9 +38,10 @@ class Pair:
     framework: str
     server: str
     app: str
+    flip: Flip | None = None
 
     def __str__(self) -> str:
-        return f"{self.framework}-{self.server}"
+        return f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
 
 
 @dataclass
@@ -90,6 +96,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only these servers (default: all)")
     group.addoption("--framework", action="append", default=[], choices=sorted(FRAMEWORKS),
                     help="only these frameworks (default: all)")
+    group.addoption("--flips", action="store_true",
+                    help="run each semantics test on its wrong probe (conformance/flips.toml) instead")
+    group.addoption("--repeat", type=int, default=1, metavar="N",
+                    help="with --flips: run the flips marked `timing` N times")
     group.addoption("--server-arg", action="append", default=[], metavar="ARG",
                     help="one more argument for every server command line (`--server-arg=--graceful-timeout=5`); "
                          "the suite's own tests use it to run a probe under a setting that flips a property")
@@ -110,15 +120,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     probes = "probe" in metafunc.fixturenames or "fresh_probe" in metafunc.fixturenames
     pairs = _pairs(metafunc.config, probes)
+    repeat = 1
     if probes:  # measure only the cells the declared table says apply
         from conformance.declared import cell
 
         prop = metafunc.function.__name__.removeprefix("test_")
         pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and c.measured]
+        if metafunc.config.getoption("--flips"):
+            flips = {p: flip_for(prop, p.framework, p.server) for p in pairs}
+            pairs = [Pair(p.framework, p.server, p.app, f) for p, f in flips.items() if f is not None]
+            if any(p.flip and p.flip.timing for p in pairs):
+                repeat = metafunc.config.getoption("--repeat")
     metafunc.parametrize("pair", pairs, ids=str, scope="session")
+    if repeat > 1:  # the non-timing pairs' repetitions are deselected at collection
+        metafunc.fixturenames.append("repetition")
+        metafunc.parametrize("repetition", range(repeat), ids=lambda n: f"run{n}", indirect=True)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.fixture
+def repetition(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    extra = [i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("repetition", 0)
+             and not i.callspec.params["pair"].flip.timing]
+    if extra:
+        config.hook.pytest_deselected(items=extra)
+        items[:] = [i for i in items if i not in extra]
     # One worker per pair (with `--dist loadgroup`), so each server process starts once.
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -163,10 +192,16 @@ def gates() -> Iterator[GateServer]:
 @pytest.fixture(scope="session")
 def probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path_factory: pytest.TempPathFactory,
           pytestconfig: pytest.Config) -> Iterator[Live]:
-    running = start_live(pair, sink, tmp_path_factory.mktemp(f"probe-{pair}"),
-                         pytestconfig.getoption("--server-arg"), **{GATES_ENV: gates.address})
+    running = start_probe(pair, sink, gates, tmp_path_factory.mktemp(f"probe-{pair}"), pytestconfig)
     yield running
     running.server.stop()
+
+
+def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, config: pytest.Config) -> Live:
+    """The pair's probe, as it is, or as its wrong probe when the pair carries a flip."""
+    flip = pair.flip or Flip()
+    return start_live(pair, sink, workdir, [*config.getoption("--server-arg"), *flip.server_args],
+                      **{GATES_ENV: gates.address, FLIP_ENV: ",".join(flip.knobs), **dict(flip.env)})
 
 
 def _own(running: Live) -> Iterator[Live]:
@@ -180,8 +215,7 @@ def _own(running: Live) -> Iterator[Live]:
 def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path,
                 pytestconfig: pytest.Config) -> Iterator[Live]:
     """A probe server of this test's own, for tests that stop it."""
-    yield from _own(start_live(pair, sink, tmp_path, pytestconfig.getoption("--server-arg"),
-                               **{GATES_ENV: gates.address}))
+    yield from _own(start_probe(pair, sink, gates, tmp_path, pytestconfig))
 
 
 @pytest.fixture

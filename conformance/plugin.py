@@ -31,6 +31,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _row(pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed: bool,
          **extra: Any) -> dict[str, Any]:
+    if pair.flip is not None:  # a wrong probe's row: `passed` False is what its run wants
+        extra["flip"] = pair.flip.describe()
     return {"framework": pair.framework, "server": pair.server, "tier": tier, "property": prop,
             "expected": expected, "observed": observed, "passed": passed, **extra}
 
@@ -111,9 +113,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     mine = [row for key, row in report.user_properties if key == KEY]
     message = report.longreprtext.strip().splitlines()[-1][:300] if report.failed else ""
-    name = item.name.split("[", 1)
-    params = name[1].rstrip("]").split("-") if len(name) > 1 else []
-    extra = [p for p in params if p not in (pair.framework, pair.server)]
+    extra = [str(v) for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
+             if k not in ("pair", "server", "framework", "repetition")]
     prop = item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
     marker = item.get_closest_marker("clause")
     if marker is not None and not mine:
@@ -152,6 +153,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         rows.append(row)
         if tw is not None and config.getoption("--report"):
             mark = "ok " if row["passed"] else "MISMATCH" if row["tier"] == "semantics" else "FAIL"
+            if "flip" in row:
+                flipped = not row["passed"] and not str(row["observed"]).startswith("error")
+                mark = f"{'flipped' if flipped else 'NOT FLIPPED'} by {row['flip']}"
             tw.write_line(f"[{len(rows):4d}] {row['framework']}-{row['server']:<9} {row['tier']:<9} "
                           f"{row['property']}: {render.short(row['observed'])} {mark}")
 
@@ -175,6 +179,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tw = terminalreporter
+    if config.getoption("--flips"):
+        tw.write_line(f"{len(rows)} rows from wrong probes; report: {path}")
+        return
     tw.write_line("")
     for line in render.matrix(rows):
         tw.write_line(line)
@@ -195,6 +202,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         page = render.reliability_page(report) if "reliability" in Path(docs).name else render.semantics_page()
         Path(docs).write_text(page, encoding="utf-8")
         tw.write_line(f"docs: {docs}")
+        readme = Path(docs).parent.parent / "README.md"
+        if page.startswith("# What happens after the response") and readme.exists():
+            readme.write_text(render.with_differences(readme.read_text(encoding="utf-8")), encoding="utf-8")
+            tw.write_line(f"docs: {readme} (the table of differences)")
 
 
 @pytest.hookimpl(tryfirst=True)

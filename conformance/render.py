@@ -10,7 +10,7 @@ from typing import Any
 from conformance.declared import properties
 from shared.servers import FRAMEWORKS, SERVERS
 
-__all__ = ["PACKAGES", "matrix", "semantics_page", "short", "versions"]
+__all__ = ["PACKAGES", "differences", "matrix", "semantics_page", "short", "versions", "with_differences"]
 
 PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "anyio",
             "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
@@ -173,3 +173,35 @@ def reliability_page(report: dict[str, Any]) -> str:
                    f"| {get(pair, 'load_5xx')} | {growth(pair)} | {get(pair, 'sigkill_lost')} |")
     out += ["", (Path(__file__).with_name("reliability_notes.md")).read_text(encoding="utf-8").strip(), ""]
     return "\n".join(out)
+
+
+README_BLOCK = ("<!-- semantics:differences -->", "<!-- /semantics:differences -->")
+
+
+def differences() -> str:
+    """README's table of the properties on which the frameworks (or servers) differ, from the
+    declared table that every `nox -s conformance` checks."""
+    out = ["| property | " + " | ".join(FRAMEWORKS) + " |", "|---|" + "---|" * len(FRAMEWORKS)]
+    for prop in properties().values():
+        cells = {(f, s): prop.cell(f, s) for f in FRAMEWORKS for s in SERVERS}
+        shown = {k: ("n/a" if c is None or c.na else "by construction" if c.by_construction
+                     else _md_value(c.value)) for k, c in cells.items()}
+        measured = {v for v in shown.values() if v not in ("n/a", "by construction")}
+        if len(measured) < 2:
+            continue
+        row = []
+        for f in FRAMEWORKS:
+            per_server = {s: shown[f, s] for s in SERVERS}
+            if len(set(per_server.values())) == 1:
+                row.append(next(iter(per_server.values())))
+            else:
+                row.append("<br>".join(f"{v} ({s})" for s, v in per_server.items()))
+        out.append(f"| [`{prop.name}`](docs/semantics.md#{prop.name}) | " + " | ".join(row) + " |")
+    return "\n".join([README_BLOCK[0], *out, README_BLOCK[1]])
+
+
+
+def with_differences(readme: str) -> str:
+    """README with its generated block replaced by the current one."""
+    start, end = readme.index(README_BLOCK[0]), readme.index(README_BLOCK[1]) + len(README_BLOCK[1])
+    return readme[:start] + differences() + readme[end:]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
+import signal
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from functools import wraps
@@ -45,6 +46,7 @@ KNOBS = {
     "close_conn": "answer with `Connection: close`",
     "hold_final": "hold the final (empty) body message until the request's tasks have ended",
     "cancel_on_disconnect": "cancel the app's call when the client hangs up",
+    "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
     "dep_last": "the dependency's (or hook's) task is registered after the handler's",
     "swap_scopes": "FastAPI: the two `yield` dependencies swap scopes",
     "merge_background": "FastAPI: the returned Response's background also runs the injected tasks",
@@ -280,14 +282,17 @@ def _shrink_pools() -> None:
 def observe(app: ASGIApp) -> ASGIApp:
     """Records `response_complete` when the app hands over its last body chunk and `app_done`
     when its ASGI call returns (after any tasks it runs inline)."""
-    shrunk = []
+    started = []
 
     async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
-        if flipped("small_pool") and not shrunk:
-            _shrink_pools()
-            shrunk.append(True)
+        if not started:
+            if flipped("small_pool"):
+                _shrink_pools()
+            if flipped("exit_on_term"):
+                signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            started.append(True)
         rid = scope["path"].rstrip("/").rpartition("/")[2]
         held: list[dict[str, Any]] = []
 

@@ -1,0 +1,156 @@
+"""`python -m conformance.flips`: the semantics tier proves it can fail.
+
+Every measured cell of `conformance/expected.toml` has a wrong probe in
+`conformance/flips.toml`: knobs that make the probe register or run its tasks otherwise,
+or a server or framework setting that changes the behaviour. This runs the semantics tier
+against each, and a cell counts as flipped only when the suite reports it as a mismatch
+with a clean observation (not an error). A measured cell without a wrong probe, or one
+that a run failed to flip, fails the run.
+
+    python -m conformance.flips                  # every cell, once
+    python -m conformance.flips --repeat 20      # ... and the timing ones 20 times
+    python -m conformance.flips --sample         # one framework per server: CI's size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.declared import properties
+from conformance.probes.tasks import FLIP_ENV, KNOBS
+from shared.servers import FRAMEWORKS, REPO, SERVERS
+
+__all__ = ["FLIPS", "Flip", "flip_for", "plan"]
+
+FLIPS = Path(__file__).with_name("flips.toml")
+#: The sample CI runs: every property on two pairs, both servers and both ways of running tasks.
+SAMPLE = {("fastapi", "uvicorn"), ("quart", "hypercorn")}
+
+
+@dataclass(frozen=True)
+class Flip:
+    knobs: tuple[str, ...] = ()
+    server_args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    timing: bool = field(default=False, compare=False)  # one probe serves a flip's timing and other cells
+
+    def tag(self) -> str:
+        """A short id for test names: the knobs, or the setting."""
+        return "+".join(self.knobs) or "+".join(a.lstrip("-") for a in self.server_args) or "+".join(
+            f"{k}={v}" for k, v in self.env)
+
+    def describe(self) -> str:
+        parts = [f"knobs {','.join(self.knobs)}"] if self.knobs else []
+        parts += [" ".join(self.server_args)] if self.server_args else []
+        parts += [f"{k}={v}" for k, v in self.env]
+        return "; ".join(parts)
+
+
+def _load() -> dict[str, dict[str, Any]]:
+    return tomllib.loads(FLIPS.read_text(encoding="utf-8"))
+
+
+def flip_for(prop: str, framework: str, server: str, table: dict[str, dict[str, Any]] | None = None) -> Flip | None:
+    spec = (table or _load()).get(prop, {})
+    for key in (f"{framework}.{server}", framework, f"*.{server}", "*"):
+        if key in spec:
+            raw = spec[key]
+            unknown = set(raw.get("knobs", ())) - set(KNOBS)
+            if unknown:
+                raise ValueError(f"{FLIPS.name} [{prop}] {key}: unknown knob(s) {', '.join(sorted(unknown))}")
+            return Flip(tuple(raw.get("knobs", ())), tuple(raw.get("server_args", ())),
+                        tuple(sorted(raw.get("env", {}).items())), bool(raw.get("timing", False)))
+    return None
+
+
+Cell = tuple[str, str, str]  # property, framework, server
+
+
+def plan(pairs: list[tuple[str, str]]) -> tuple[dict[Flip, list[Cell]], list[Cell]]:
+    """Measured cells grouped by the wrong probe that flips them, and the cells that have none."""
+    table = _load()
+    unknown = set(table) - set(properties())
+    if unknown:
+        raise ValueError(f"{FLIPS.name}: no such property {', '.join(sorted(unknown))}")
+    groups: dict[Flip, list[Cell]] = defaultdict(list)
+    missing = []
+    for prop in properties().values():
+        for framework, server in pairs:
+            declared = prop.cell(framework, server)
+            if declared is None or not declared.measured:
+                continue
+            flip = flip_for(prop.name, framework, server, table)
+            if flip is None:
+                missing.append((prop.name, framework, server))
+            else:
+                groups[flip].append((prop.name, framework, server))
+    return groups, missing
+
+
+def outcome(row: dict[str, Any]) -> str:
+    if row["passed"]:
+        return f"agreed ({row['observed']!r})"
+    if isinstance(row["observed"], str) and row["observed"].startswith("error"):
+        return row["observed"][:200]
+    return "flipped"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.flips", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each timing flip (default 1)")
+    parser.add_argument("--sample", action="store_true", help="only the pairs CI runs: " +
+                        ", ".join(f"{f}-{s}" for f, s in sorted(SAMPLE)))
+    parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
+    parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
+    parser.add_argument("--report", type=Path, default=REPO / "reports" / "flips.json")
+    args = parser.parse_args(argv)
+    pairs = [(f, s) for f in args.framework or FRAMEWORKS for s in args.server or SERVERS
+             if not args.sample or (f, s) in SAMPLE]
+    groups, missing = plan(pairs)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="afterward-flips-") as tmp:
+        raw = Path(tmp) / "rows.json"
+        cmd = [sys.executable, "-m", "conformance", "--tier", "semantics", "--report", str(raw)]
+        cmd += [a for f in sorted({f for f, _ in pairs}) for a in ("--framework", f)]
+        cmd += [a for s in sorted({s for _, s in pairs}) for a in ("--server", s)]
+        cmd += ["--", "--flips", f"--repeat={args.repeat}"]
+        subprocess.run(cmd, cwd=REPO, timeout=3600)  # its progress lines go straight to the terminal
+        rows = json.loads(raw.read_text())["results"] if raw.exists() else []
+    outcomes: dict[Cell, list[str]] = defaultdict(list)
+    for row in rows:
+        if "flip" in row:
+            outcomes[row["property"], row["framework"], row["server"]].append(outcome(row))
+    wanted = [(p, f, s, flip) for flip, cells in groups.items() for (p, f, s) in cells if (f, s) in pairs]
+    cells_out = sorted(({"property": p, "framework": f, "server": s, "flip": flip.describe(), "timing": flip.timing,
+                         "runs": len(outcomes[p, f, s]), "flipped": outcomes[p, f, s].count("flipped"),
+                         "other": sorted({o for o in outcomes[p, f, s] if o != "flipped"})}
+                        for p, f, s, flip in wanted), key=lambda c: (c["property"], c["framework"], c["server"]))
+    failed = [c for c in cells_out if c["runs"] == 0 or c["flipped"] != c["runs"]]
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps({"repeat": args.repeat, "cells": cells_out,
+                                       "without_wrong_probe": [list(m) for m in missing],
+                                       "seconds": round(time.monotonic() - started)}, indent=1) + "\n")
+    for p, f, s in missing:
+        print(f"NO WRONG PROBE {p} [{f}-{s}]: add one to {FLIPS.name}, or declare it by construction")
+    for c in failed:
+        print(f"NOT FLIPPED EVERY TIME {c['property']} [{c['framework']}-{c['server']}]: "
+              f"{c['flipped']}/{c['runs']} ({c['flip']}) {'; '.join(c['other'])}")
+    print(f"{len(cells_out) - len(failed)}/{len(cells_out)} cells flipped every time "
+          f"({sum(c['runs'] for c in cells_out)} runs, {time.monotonic() - started:.0f} s); "
+          f"{len(missing)} without a wrong probe; report: {args.report}")
+    return 1 if failed or missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
