@@ -199,9 +199,11 @@ def probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path_factory: pytes
 
 def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, config: pytest.Config) -> Live:
     """The pair's probe, as it is, or as its wrong probe when the pair carries a flip."""
-    flip = pair.flip or Flip()
-    return start_live(pair, sink, workdir, [*config.getoption("--server-arg"), *flip.server_args],
-                      **{GATES_ENV: gates.address, FLIP_ENV: ",".join(flip.knobs), **dict(flip.env)})
+    env = {GATES_ENV: gates.address}
+    if pair.flip is not None:
+        env |= {FLIP_ENV: ",".join(pair.flip.knobs), **dict(pair.flip.env)}
+    args = [*config.getoption("--server-arg"), *(pair.flip.server_args if pair.flip else ())]
+    return start_live(pair, sink, workdir, args, **env)
 
 
 def _own(running: Live) -> Iterator[Live]:

@@ -426,7 +426,7 @@ def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, ch
     finally:
         idle.close()
     gates.release(f"{rid}.0")
-    code = fresh_probe.server.wait(DEADLINE * 3)
+    code = fresh_probe.server.wait(DEADLINE)  # a released task lets a server exit in well under a second
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 

@@ -47,6 +47,7 @@ KNOBS = {
     "hold_final": "hold the final (empty) body message until the request's tasks have ended",
     "cancel_on_disconnect": "cancel the app's call when the client hangs up",
     "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
+    "ignore_term": "ignore SIGTERM (where the signal reaches the app's process): a server that never exits",
     "dep_last": "the dependency's (or hook's) task is registered after the handler's",
     "swap_scopes": "FastAPI: the two `yield` dependencies swap scopes",
     "merge_background": "FastAPI: the returned Response's background also runs the injected tasks",
@@ -292,6 +293,8 @@ def observe(app: ASGIApp) -> ASGIApp:
                 _shrink_pools()
             if flipped("exit_on_term"):
                 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+            if flipped("ignore_term"):
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
             started.append(True)
         rid = scope["path"].rstrip("/").rpartition("/")[2]
         held: list[dict[str, Any]] = []
