@@ -19,7 +19,8 @@ BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 #: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
 TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
 #: Prints `name==version` for every installed distribution: the record and the constraints.
-FREEZE = "import importlib.metadata as m; print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')"
+FREEZE = ("import importlib.metadata as m; "
+          "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 
@@ -45,7 +46,7 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
-    """Both conformance tiers on the lowest releases pyproject.toml allows: reports/conformance-lowest.json."""
+    """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
     session.install("--resolution", "lowest-direct", *DEPENDENCIES)
     frozen = session.run("python", "-c", FREEZE, silent=True)
     constraints = Path(session.create_tmp()) / "lowest.txt"
