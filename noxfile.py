@@ -48,11 +48,12 @@ def conformance(session: nox.Session) -> None:
 def lowest(session: nox.Session) -> None:
     """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
     session.install("--resolution", "lowest-direct", *DEPENDENCIES)
-    frozen = session.run("python", "-c", FREEZE, silent=True)
-    constraints = Path(session.create_tmp()) / "lowest.txt"
-    constraints.write_text(frozen)
-    session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
-    session.log("installed (lowest-direct):\n" + frozen)
+    frozen = session.run_install("python", "-c", FREEZE, silent=True)
+    if frozen is not None:  # None when installs are skipped (`-R`)
+        session.log("installed (lowest-direct):\n" + frozen)
+        constraints = Path(session.create_tmp()) / "lowest.txt"
+        constraints.write_text(frozen)
+        session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
     session.env["PYTHONPATH"] = str(session.invoked_from)
     session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
                 *session.posargs)
