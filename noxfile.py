@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEPENDENCIES = PYPROJECT["project"]["dependencies"]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
+#: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
+TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
+#: Prints `name==version` for every installed distribution: the record and the constraints.
+FREEZE = ("import importlib.metadata as m; "
+          "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 
@@ -35,6 +42,21 @@ def conformance(session: nox.Session) -> None:
     """The conformance suite on real servers: matrix, reports/conformance.json, docs/semantics.md."""
     install(session)
     session.run("python", "-m", "conformance", *session.posargs)
+
+
+@nox.session(venv_backend="uv")
+def lowest(session: nox.Session) -> None:
+    """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
+    session.install("--resolution", "lowest-direct", *DEPENDENCIES)
+    frozen = session.run_install("python", "-c", FREEZE, silent=True)
+    if frozen is not None:  # None when installs are skipped (`-R`)
+        session.log("installed (lowest-direct):\n" + frozen)
+        constraints = Path(session.create_tmp()) / "lowest.txt"
+        constraints.write_text(frozen)
+        session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
+    session.env["PYTHONPATH"] = str(session.invoked_from)
+    session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
+                *session.posargs)
 
 
 @nox.session

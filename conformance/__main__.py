@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
     parser.add_argument("--report", default="reports/conformance.json")
+    parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
     parser.add_argument("--workers", default="2", help="pytest-xdist workers (default 2; 0 for none)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.server:
         cmd += ["--server", name]
     full = not (args.app or args.framework or args.server or args.pytest_args) and args.tier == "both"
-    if full:
+    if full and not args.no_docs:
         cmd += ["--write-docs", str(REPO / "docs" / "semantics.md")]
     os.chdir(REPO)
     return int(pytest.main([*cmd, *args.pytest_args]))

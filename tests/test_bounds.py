@@ -1,0 +1,29 @@
+"""Every dependency is bounded both ways, and CI runs `nox -s lowest`, which proves the lower bounds."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+REPO = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+GROUPS = [r for group in PYPROJECT["dependency-groups"].values() for r in group if isinstance(r, str)]
+REQUIREMENTS = [*PYPROJECT["project"]["dependencies"], *GROUPS]
+
+
+@pytest.mark.parametrize("requirement", REQUIREMENTS)
+def test_dependency_has_lower_and_upper_bound(requirement: str) -> None:
+    operators = {s.operator for s in Requirement(requirement).specifier}
+    assert operators & {">=", ">", "==", "~="}, f"{requirement}: no lower bound"
+    assert operators & {"<", "<=", "==", "~="}, f"{requirement}: no upper bound"
+
+
+def test_ci_runs_the_lowest_session() -> None:
+    tree = ast.parse((REPO / "noxfile.py").read_text(encoding="utf-8"))
+    sessions = next(ast.literal_eval(node.value) for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                    and ast.unparse(node.targets[0]) == "nox.options.sessions")
+    assert "lowest" in sessions
