@@ -44,6 +44,13 @@ def conformance(session: nox.Session) -> None:
     session.run("python", "-m", "conformance", *session.posargs)
 
 
+@nox.session
+def flips(session: nox.Session) -> None:
+    """The semantics tier against wrong probes: every cell a mismatch, timing ones 20 times (reports/flips.json)."""
+    install(session)
+    session.run("python", "-m", "conformance.flips", *(session.posargs or ["--repeat", "20"]))
+
+
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
     """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""

@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from conformance.declared import properties
+from conformance.flips import flip_for
 from shared.servers import FRAMEWORKS, SERVERS
 
 __all__ = ["PACKAGES", "differences", "matrix", "semantics_page", "short", "versions", "with_differences"]
@@ -93,7 +94,12 @@ def semantics_page() -> str:
         "",
         "Every cell below was measured on a real server process by `nox -s conformance`, which",
         "fails when an observation differs from this table. Versions of the last run are in",
-        "`reports/conformance.json`. `n/a` cells give the reason the property does not apply.",
+        "`reports/conformance.json`. `n/a` cells give the reason the property does not apply;",
+        "`by construction` cells are decided by the probe's own code, so they are not measured.",
+        "Each measured cell names its wrong probe (`conformance/flips.toml`): the knobs or setting",
+        "under which the probe behaves otherwise, which `nox -s flips` runs to check that the",
+        "suite reports the cell as a mismatch every time. Numbers with a tolerance are compared",
+        "within it; the run reports what it measured.",
         "",
         "| property | " + " | ".join(f"{f}<br>{s}" for f in FRAMEWORKS for s in SERVERS) + " |",
         "|---|" + "---|" * (len(FRAMEWORKS) * len(SERVERS)),
@@ -107,16 +113,22 @@ def semantics_page() -> str:
                            else _md_value(c.value))
         out.append(f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + " |")
     for prop in props.values():
-        out += ["", f"## {prop.name}", "", prop.meaning.strip(), "", f"Values: {prop.values.strip()}", "",
-                "| framework | server | value | why | source |", "|---|---|---|---|---|"]
+        out += ["", f"## {prop.name}", "", prop.meaning.strip(), "", f"Values: {prop.values.strip()}", ""]
+        if prop.tolerance:
+            out += [f"Tolerance: ±{prop.tolerance:g}", ""]
+        out += ["| framework | server | value | why | source | wrong probe |", "|---|---|---|---|---|---|"]
         for f in FRAMEWORKS:
             for s in SERVERS:
                 c = prop.cell(f, s)
                 if c is None:
                     continue
                 value = c.unmeasured_reason if not c.measured else _md_value(c.value)
+                if c.also:
+                    value += "; " + ", ".join(f"{k} `{v}`" for k, v in c.also.items())
                 source = f"[link]({c.source})" if c.source.startswith("http") else c.source
-                out.append(f"| {f} | {s} | {value} | {c.why.strip()} | {source} |")
+                flip = flip_for(prop.name, f, s) if c.measured else None
+                wrong = flip.describe().replace("|", "\\|") if flip else "none"
+                out.append(f"| {f} | {s} | {value} | {c.why.strip()} | {source} | {wrong} |")
     return "\n".join(out) + "\n"
 
 
