@@ -116,18 +116,23 @@ class LiveServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
         assert self.proc is not None
+        last = "nothing (no connection yet)"
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise ServerFailed(f"{self} exited with {self.proc.returncode}\n{self.log_tail()}")
+                    raise ServerFailed(f"{self} exited with {self.proc.returncode} before it was ready"
+                                       f"\n{self.log_tail()}")
                 try:
-                    if client.get(self.url + "/health").status_code == 200:
+                    answer = client.get(self.url + "/health")
+                    if answer.status_code == 200:
                         return
-                except httpx.TransportError:
-                    pass
+                    last = f"{answer.status_code} {answer.text[:120]!r}"
+                except httpx.TransportError as error:
+                    last = f"no answer ({type(error).__name__})"
                 time.sleep(0.05)  # readiness polling, not test synchronisation
         self.stop()
-        raise ServerFailed(f"{self} not ready within {self.ready_timeout:g} s\n{self.log_tail()}")
+        raise ServerFailed(f"{self} not ready within {self.ready_timeout:g} s: GET /health answered {last}"
+                           f"\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path or not self.log_path.exists():

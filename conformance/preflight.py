@@ -1,0 +1,80 @@
+"""Before a run on a user's app: one clear line for each way it cannot be tested, not 20 errors.
+
+The app is imported in a child process with the same path the servers get (this checkout
+and `PYTHONPATH`), then started once under each server; what went wrong is said in one line
+(with the server's last lines for a server that did not come up), and the run exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from shared.servers import REPO, LiveServer, ServerFailed
+
+__all__ = ["check_app", "check_ready"]
+
+#: Imports `module:attr` and says, as JSON, what it found.
+_PROBE = """
+import importlib, inspect, json, sys
+module, _, attr = sys.argv[1].partition(":")
+try:
+    found = importlib.import_module(module)
+except BaseException as error:
+    own = [p for p in sys.path if not p.startswith((sys.base_prefix, sys.prefix))]
+    print(json.dumps({"problem": "import", "error": f"{type(error).__name__}: {error}", "path": own}))
+    raise SystemExit
+app = found
+for part in attr.split("."):
+    if not hasattr(app, part):
+        print(json.dumps({"problem": "attr", "error": f"module {module!r} has no attribute {part!r}",
+                          "names": sorted(n for n in dir(found) if not n.startswith("_"))[:20]}))
+        raise SystemExit
+    app = getattr(app, part)
+call = app if inspect.isroutine(app) else getattr(app, "__call__", None)
+try:
+    params = [p for p in inspect.signature(call).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)] if call else []
+except (TypeError, ValueError):
+    params = [None] * 3
+if call is None or not inspect.iscoroutinefunction(call) and len(params) != 3:
+    print(json.dumps({"problem": "asgi", "error": f"{type(app).__name__} object"}))
+else:
+    print(json.dumps({"problem": None}))
+"""
+
+
+def check_app(app: str) -> str | None:
+    """None when `app` imports to something that looks like an ASGI app; else the one-line problem."""
+    env = {**os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    run = subprocess.run([sys.executable, "-c", _PROBE, app], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=120)
+    try:
+        found = json.loads(run.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return f"--app {app}: importing it ended the interpreter ({run.returncode}): {run.stderr.strip()[-300:]}"
+    if found["problem"] == "import":
+        where = ", ".join(p or "." for p in found["path"])
+        return f"--app {app}: cannot import it ({found['error']}); looked in {where} (and the installed packages)"
+    if found["problem"] == "attr":
+        return f"--app {app}: {found['error']} (it has: {', '.join(found['names']) or 'nothing public'})"
+    if found["problem"] == "asgi":
+        return f"--app {app}: {found['error']} is not an ASGI app (an async callable taking scope, receive, send)"
+    return None
+
+
+def check_ready(app: str, server: str, timeout: float = 30.0) -> str | None:
+    """None when `app` answers `GET /health` 200 under `server`; else the one-line problem."""
+    log = Path(tempfile.mkdtemp(prefix="afterward-preflight-")) / "server.log"
+    try:
+        LiveServer(app, server, log_path=log, ready_timeout=timeout).start().stop()
+    except ServerFailed as error:
+        first = str(error).splitlines()[0]
+        said = first[first.find(" not ready"):] if " not ready" in first else first[first.find(" exited"):]
+        return f"--app {app} under {server}:{said} (server log: {log})"
+    return None
