@@ -37,7 +37,7 @@ def short(value: Any) -> str:
     if isinstance(value, str) and value.startswith("n/a"):
         return "n/a"
     if isinstance(value, str) and value.startswith("by construction"):
-        return "constr."
+        return "by construction"
     return str(value)
 
 
@@ -47,8 +47,32 @@ def _pairs(rows: list[dict[str, Any]]) -> list[str]:
     return [p for p in order if p in seen] + sorted(seen - set(order))
 
 
-def matrix(rows: list[dict[str, Any]]) -> list[str]:
-    """Properties x pairs. Contract properties collapse to pass/FAIL; a mismatch shows obs!=exp."""
+#: The terminal is this wide; the matrix is cut into blocks of pairs that fit it.
+WIDTH = 120
+CELL = 6
+
+
+def _abbreviation(pair: str) -> str:
+    framework, _, server = pair.partition("-")
+    return f"{framework[:2]}-{server[:2]}"
+
+
+#: Long values in the terminal's matrix, and what they are shortened to.
+ABBREVIATIONS = {"event loop": "loop", "worker thread": "thread", "unbounded": "unbnd", "response only": "resp",
+                 "handler only": "handlr", "by construction": "constr", "endpoint fails (500)": "fails",
+                 "function: before, request: after": "f<t<r"}
+
+
+def _fit(text: str, width: int = CELL) -> str:
+    text = ABBREVIATIONS.get(text, text)
+    return text if len(text) <= width else text[:width - 1] + "~"
+
+
+def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
+    """Properties x pairs, in blocks of pairs that fit `width` columns. Contract properties
+    collapse to pass/FAIL; a cell that differs from its declaration ends in `!` (the lines
+    after the matrix say what was observed and declared); long values are cut (`~`): the
+    JSON report and docs/semantics.md have them whole."""
     pairs = _pairs(rows)
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     names: dict[str, None] = {}
@@ -61,21 +85,30 @@ def matrix(rows: list[dict[str, Any]]) -> list[str]:
         if not found:
             return "-"
         if found[0]["tier"] == "contract":
-            return "pass" if all(r["passed"] for r in found) else "FAIL"
+            return "pass" if all(r["passed"] for r in found) else "FAIL!"
         r = found[0]
-        if r["passed"]:
-            return short(r["observed"])
-        return f"{short(r['observed'])}!={short(r['expected'])}"
+        return _fit(short(r["observed"])) if r["passed"] else _fit(short(r["observed"]), CELL - 1) + "!"
 
-    width = max([len(n) for n in names] + [8])
-    colw = max([len(p) for p in pairs] + [9])
-    header = " " * width + " | " + " | ".join(p.rjust(colw) for p in pairs)
-    lines = [header, "-" * len(header)]
-    for name in names:
-        lines.append(name.ljust(width) + " | " + " | ".join(text(cells[name, p]).rjust(colw)[:colw + 8]
-                                                             for p in pairs))
-    lines.append("C = contract tier, S = semantics tier; a!=b: observed a, declared b")
-    return lines
+    label = max([len(n) for n in names] + [8])
+    per_block = max(1, (width - label - 1) // (CELL + 1))
+    lines: list[str] = []
+    for start in range(0, len(pairs), per_block):
+        block = pairs[start:start + per_block]
+        header = " " * label + " " + " ".join(_abbreviation(p).rjust(CELL) for p in block)
+        lines += ["" if start else header[:0], header, "-" * len(header)][0 if start else 1:]
+        for name in names:
+            lines.append(name.ljust(label) + " " + " ".join(text(cells[name, p]).rjust(CELL) for p in block))
+    legend = ["C = contract tier, S = semantics tier; x! = observed x, not as declared; ~ = cut;",
+              *(f"{_abbreviation(p)} = {p}" for p in pairs),
+              *(f"{v} = {k}" for k, v in ABBREVIATIONS.items()
+                if any(short(r["observed"]) == k for r in rows))]
+    line = ""
+    for part in legend:
+        if line and len(line) + len(part) + 2 > width:
+            lines.append(line)
+            line = ""
+        line = f"{line}, {part}" if line and not line.endswith(";") else f"{line} {part}".strip()
+    return lines + [line]
 
 
 def _md_value(value: Any) -> str:
