@@ -2,11 +2,16 @@
 
 The app is imported in a child process with the same path the servers get (this checkout
 and `PYTHONPATH`), then started once under each server; what went wrong is said in one line
-(with the server's last lines for a server that did not come up), and the run exits 2.
+(naming the server's log for a server that did not come up), and the run exits 2.
+`python -m conformance` runs this module as a child process of its own, so that nothing it
+imports (httpx, anyio) is loaded before pytest, which must rewrite its plugins' asserts.
+
+    python -m conformance.preflight --server uvicorn mypackage.main:app
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -14,9 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shared.servers import REPO, LiveServer, ServerFailed
+from shared.servers import REPO, SERVERS, LiveServer, ServerFailed
 
-__all__ = ["check_app", "check_ready"]
+__all__ = ["check_app", "check_ready", "main"]
 
 #: Imports `module:attr` and says, as JSON, what it found.
 _PROBE = """
@@ -78,3 +83,21 @@ def check_ready(app: str, server: str, timeout: float = 30.0) -> str | None:
         said = first[first.find(" not ready"):] if " not ready" in first else first[first.find(" exited"):]
         return f"--app {app} under {server}:{said} (server log: {log})"
     return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.preflight", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
+    parser.add_argument("app", nargs="+", metavar="MODULE:ATTR")
+    args = parser.parse_args(argv)
+    problems = [p for app in args.app for p in [check_app(app)] if p]
+    if not problems:  # an app that imports must also come up, once, under each server
+        problems = [p for app in args.app for s in args.server or SERVERS for p in [check_ready(app, s)] if p]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return 2 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
