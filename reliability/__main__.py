@@ -7,7 +7,6 @@ import sys
 import pytest
 
 import reliability
-
 from shared.servers import REPO
 
 
