@@ -111,11 +111,12 @@ class Shutdown:
         return split(senders)["async"] if self.cancels else 0
 
     def why(self) -> str:
-        grace = "no limit" if self.grace is None else f"{self.grace:g} s"
+        if self.grace is None:
+            return "no limit on the grace: all confirmed"
         if not self.cancels:
-            return f"held {self.hold:g} s < grace {grace}: all delivered"
-        return (f"held {self.hold:g} s > grace {grace}: async def senders cancelled, def senders in the "
-                f"{self.pool} threads finish, queued ones cancelled")
+            return f"held {self.hold:g} s < grace {self.grace:g} s: all confirmed"
+        return (f"held {self.hold:g} s > grace {self.grace:g} s: async def senders cancelled, def senders in "
+                f"the {self.pool} threads finish, queued ones cancelled")
 
 
 def in_process_after_kill(in_flight: int, before: int) -> tuple[str, str]:

@@ -84,7 +84,8 @@ def test_sustained_load_delivers_every_accepted_notification(pair: Pair, sink: S
     tally = Tally.of(total.accepted, sink.deliveries(prefix + "c").update())
     requests = sum(total.statuses.values())
     errors = sum(n for code, n in total.statuses.items() if code >= 500)
-    metric(pair, "load_requests", requests, LOAD_REQUESTS, requests_per_s=round(requests / elapsed))
+    metric(pair, "load_requests", requests, LOAD_REQUESTS, requests_per_s=round(requests / elapsed),
+           concurrency=CONCURRENCY, chunks=CHUNKS)
     metric(pair, "load_5xx", errors, 0)
     metric(pair, "load_accepted", len(total.accepted), requests, statuses=dict(total.statuses))
     metric(pair, "load_delivered", tally.ratio(), f"{len(tally.accepted)}/{len(tally.accepted)}",
