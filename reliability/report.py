@@ -145,11 +145,11 @@ def render(data: dict[str, Any]) -> str:
                  for n, p in zip(name, pairs)]),
         "## Load",
         "",
-        *_table(["pair", "requests (per s)", "delivered / accepted", "duplicates", "5xx",
+        *_table(["pair", "requests (per s)", "delivered / accepted", "duplicates", "5xx", "no answer",
                  "RSS KiB: before -> half -> end"],
                 [[n, f"{get(p, 'load_requests')} ({get(p, 'load_requests', 'requests_per_s')})",
                   str(get(p, "load_delivered")), str(get(p, "load_duplicates")), str(get(p, "load_5xx")),
-                  rss(p)]
+                  str(get(p, "load_transport_errors")), rss(p)]
                  for n, p in zip(name, pairs)]),
         Template(NOTES.read_text(encoding="utf-8")).substitute(_prose(cells, pairs, run)).strip(),
         "",
