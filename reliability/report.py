@@ -223,7 +223,7 @@ def _sigterm_defaults(cells: Rows, pairs: list[tuple[str, str]]) -> str:
     for p in pairs:
         r = cells[p]["sigterm_confirmed_defaults"]
         groups[r["model"], r["observed"]].append(f"{p[0]}-{p[1]}")
-    return "\n".join(f"  - {', '.join(names)}: {model}; confirmed {observed}."
+    return "\n".join(f"  - {', '.join(names)}: {model}. Observed: {observed}."
                      for (model, observed), names in groups.items())
 
 

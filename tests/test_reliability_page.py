@@ -44,7 +44,8 @@ def test_the_prose_follows_the_data() -> None:
     row["observed"] = row["expected"] = "20/20 (async 10/10, def 10/10)"
     row["model"] = "no limit on the grace: all confirmed"
     page = render(changed)
-    assert "fastapi-hypercorn: no limit on the grace: all confirmed" in page.replace("fastapi-uvicorn, ", "")
+    assert "fastapi-hypercorn: no limit on the grace: all confirmed. Observed: 20/20" in page.replace(
+        "fastapi-uvicorn, ", "")
 
 
 def test_the_notes_cite_no_number_of_their_own() -> None:
