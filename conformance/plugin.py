@@ -200,11 +200,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                       red=True, bold=True)
     docs = config.getoption("--write-docs")
     if docs and not failed and exitstatus == 0:
-        page = render.reliability_page(report) if "reliability" in Path(docs).name else render.semantics_page()
+        page = render.semantics_page()  # the reliability page is written by `python -m reliability`
         Path(docs).write_text(page, encoding="utf-8")
         tw.write_line(f"docs: {docs}")
         readme = Path(docs).parent.parent / "README.md"
-        if page.startswith("# What happens after the response") and readme.exists():
+        if readme.exists():
             readme.write_text(render.with_differences(readme.read_text(encoding="utf-8")), encoding="utf-8")
             tw.write_line(f"docs: {readme} (the table of differences)")
 

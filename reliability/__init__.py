@@ -16,6 +16,8 @@ LOAD_REQUESTS = 10_000 if FULL else 300
 LOAD_SECONDS = 600.0
 #: Notifications held at the SMTP server when SIGTERM or SIGKILL arrives.
 IN_FLIGHT = 20
+#: Notifications delivered before the SIGKILL, which must stay delivered exactly once.
+DELIVERED_BEFORE_KILL = 10
 #: Full runs hold them this long after SIGTERM: longer than hypercorn's default 3-s grace.
 HOLD_AFTER_SIGTERM = 4.0 if FULL else 0.0
 

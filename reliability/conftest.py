@@ -1,5 +1,14 @@
 import pytest
 
+from shared.servers import FRAMEWORKS, SERVERS
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Tests that take the server alone (the apps at once) honour --server, as `pair` does.
+    if "server" in metafunc.fixturenames and "pair" not in metafunc.fixturenames:
+        servers = metafunc.config.getoption("--server") or list(SERVERS)
+        metafunc.parametrize("server", servers, scope="session")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Tests parametrized by server alone (the four apps at once) share a worker per server.
@@ -7,3 +16,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "server" in callspec.params and "pair" not in callspec.params:
             item.add_marker(pytest.mark.xdist_group(f"all-{callspec.params['server']}"))
+
+
+@pytest.fixture(scope="session")
+def apps(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Name -> import string of the apps under test: the reference apps (or those named with
+    --framework), or the apps given with --app, named by their module."""
+    given = request.config.getoption("--app")
+    if given:
+        return {a.partition(":")[0].rpartition(".")[2]: a for a in given}
+    names = request.config.getoption("--framework") or list(FRAMEWORKS)
+    return {name: FRAMEWORKS[name] for name in names}

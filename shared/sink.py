@@ -12,7 +12,8 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -20,7 +21,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-__all__ = ["Gate", "Received", "SmtpSink"]
+__all__ = ["Deliveries", "Gate", "Received", "SmtpSink"]
 
 Match = Callable[[list[str]], bool]
 
@@ -33,6 +34,13 @@ class Received:
     arrived: float  # time.monotonic() when DATA came in
     replied: float | None = None
     reply: str = ""
+    #: The client went away before the reply (killed, timed out, cancelled): never answered.
+    dropped: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        """Answered 250 on a connection that was still open: the server took the e-mail."""
+        return self.replied is not None and self.reply.startswith("250")
 
     @property
     def message(self) -> EmailMessage:
@@ -51,8 +59,21 @@ class Gate:
     def release(self) -> None:
         self._sink._call(self._event.set)
 
-    def wait_arrived(self, count: int = 1, timeout: float = 30.0) -> list[Received]:
-        self._sink._wait(lambda: len(self.arrived) >= count, timeout, f"{count} e-mail(s) at the gate")
+    def wait_arrived(self, count: int = 1, timeout: float = 30.0,
+                     among: Collection[str] | None = None) -> list[Received]:
+        """Wait until `count` e-mails are held here (only those to one of `among`, if given)."""
+
+        def held() -> int:
+            return sum(1 for m in self.arrived if among is None or any(r in among for r in m.rcpt_tos))
+
+        self._sink._wait(lambda: held() >= count, timeout, f"{count} e-mail(s) at the gate")
+        return self.arrived
+
+    def wait_dropped(self, timeout: float = 30.0) -> list[Received]:
+        """Wait until the client of every e-mail held here has gone away (after a kill: so
+        that a release cannot answer a connection whose close the server has not yet seen)."""
+        self._sink._wait(lambda: all(m.dropped for m in self.arrived), timeout,
+                         "close of every held e-mail's connection")
         return self.arrived
 
 
@@ -73,7 +94,7 @@ class SmtpSink:
         self._gates: list[Gate] = []
         self._faults: list[_Fault] = []
         self._on_message = on_message
-        self._cond = threading.Condition()
+        self._cond = threading.Condition()  # an RLock: Deliveries.update re-enters it
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
@@ -143,22 +164,24 @@ class SmtpSink:
                    f"{count} e-mail(s) to {address}")
         return self.to(address)
 
-    def wait_prefix(self, prefix: str, count: int, timeout: float = 60.0) -> int:
-        """Wait until `count` e-mails to recipients starting with `prefix` have been answered
-        250; scans each e-mail once however long the wait."""
-        scanned, pending, delivered = 0, [], []
+    def deliveries(self, prefix: str) -> Deliveries:
+        """Per recipient starting with `prefix`, how many e-mails were delivered (answered 250)."""
+        return Deliveries(self, prefix)
 
-        def enough() -> bool:
-            nonlocal scanned, pending
-            fresh = [m for m in self.received[scanned:] if any(r.startswith(prefix) for r in m.rcpt_tos)]
-            scanned = len(self.received)
-            waiting = pending + fresh
-            delivered.extend(m for m in waiting if m.replied is not None and m.reply.startswith("250"))
-            pending = [m for m in waiting if m.replied is None]  # held or in progress: look again
-            return len(delivered) >= count
+    def wait_delivered(self, expected: Collection[str], prefix: str, timeout: float) -> Counter[str]:
+        """Wait until as many e-mails to `prefix*` have been delivered as there are `expected`
+        addresses, or the deadline. A barrier, not a check: it ends when each address has its
+        e-mail, and also when a duplicate stands in for a loss, so that the caller, which
+        compares per address (reliability/delivery.py), sees the loss instead of a time-out.
+        Returns the deliveries per recipient without raising."""
+        watch = self.deliveries(prefix)
 
-        self._wait(enough, timeout, f"{count} e-mail(s) to {prefix}*")
-        return len(delivered)
+        def done() -> bool:
+            return sum(watch.update().values()) >= len(expected)
+
+        with self._cond:
+            self._cond.wait_for(done, timeout)
+            return Counter(watch.counts)
 
     # -- internals --------------------------------------------------------
     def _call(self, fn: Callable[[], Any]) -> None:
@@ -181,8 +204,14 @@ class SmtpSink:
             for gate in gates:
                 gate.arrived.append(item)
             self._cond.notify_all()
-        for gate in gates:
-            await gate._event.wait()
+        try:
+            for gate in gates:
+                await gate._event.wait()
+        except asyncio.CancelledError:  # aiosmtpd cancels the handler when the client goes away
+            with self._cond:
+                item.dropped = True
+                self._cond.notify_all()
+            raise
         reply = "250 OK"
         with self._cond:
             for fault in self._faults:
@@ -195,6 +224,30 @@ class SmtpSink:
         if self._on_message is not None:
             self._on_message(item)
         return reply
+
+
+class Deliveries:
+    """Delivered e-mails per recipient starting with a prefix, counted incrementally: each
+    e-mail is looked at until it is answered or dropped, however long the wait."""
+
+    def __init__(self, sink: SmtpSink, prefix: str) -> None:
+        self._sink, self.prefix = sink, prefix
+        self._scanned = 0
+        self._pending: list[Received] = []
+        self.counts: Counter[str] = Counter()
+
+    def update(self) -> Counter[str]:
+        with self._sink._cond:  # reentrant: also called from inside the sink's waits
+            fresh = [m for m in self._sink.received[self._scanned:]
+                     if any(r.startswith(self.prefix) for r in m.rcpt_tos)]
+            self._scanned = len(self._sink.received)
+            waiting, self._pending = self._pending + fresh, []
+            for m in waiting:
+                if m.delivered:
+                    self.counts.update(r for r in m.rcpt_tos if r.startswith(self.prefix))
+                elif m.replied is None and not m.dropped:
+                    self._pending.append(m)  # held or in progress: look again
+            return self.counts
 
 
 def _matches(address: str | None) -> Match:

@@ -1,0 +1,242 @@
+"""`docs/reliability.md`, rendered from `docs/reliability/reliability.json`.
+
+A full run (`python -m reliability --full`) that passed writes the data: every
+reliability row with its expectation and the few details the page shows, the run's
+sizes and the package versions. The page is rendered from that data alone, prose
+included (reliability/notes.md is a template whose every number is filled from it), so
+`python -m reliability --render` re-renders it without measuring, and
+tests/test_reliability_page.py fails when the committed page is not what the committed
+data renders to.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from shared.servers import FRAMEWORKS, REPO, SERVERS
+
+__all__ = ["DATA", "PAGE", "extract", "render", "write"]
+
+DATA = REPO / "docs" / "reliability" / "reliability.json"
+PAGE = REPO / "docs" / "reliability.md"
+NOTES = Path(__file__).with_name("notes.md")
+#: Row details the page uses; the rest (per-chunk RSS, examples) stay in reports/reliability.json.
+KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_half_growth_kib", "limit_kib",
+        "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
+        "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted")
+ROW = ("framework", "server", "property", "expected", "observed", "passed")
+
+Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
+
+
+def extract(report: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """The data the page needs, from a run's report (reports/reliability.json)."""
+    order = {(f, s): n for n, (f, s) in enumerate((f, s) for f in FRAMEWORKS for s in SERVERS)}
+    rows = [{**{k: r[k] for k in ROW}, **{k: r[k] for k in KEEP if k in r}}
+            for r in report["results"] if r["tier"] == "reliability"]
+    rows.sort(key=lambda r: (order.get((r["framework"], r["server"]), len(order)), r["property"]))
+    return {"versions": report["versions"], "run": {"cpus": os.cpu_count(), **run}, "rows": rows}
+
+
+def write(report: dict[str, Any], run: dict[str, Any]) -> None:
+    data = extract(report, run)
+    DATA.parent.mkdir(parents=True, exist_ok=True)
+    DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    PAGE.write_text(render(data), encoding="utf-8")
+
+
+def _cells(data: dict[str, Any]) -> Rows:
+    failed = [r for r in data["rows"] if not r["passed"] or r["expected"] in ("-", "measured")]
+    if failed:  # the page states what held; a run where something did not is not one to publish
+        raise ValueError(f"{len(failed)} row(s) failed or had no expectation, e.g. {failed[0]}")
+    cells: Rows = defaultdict(dict)
+    for r in data["rows"]:
+        cells[r["framework"], r["server"]][r["property"]] = r
+    return cells
+
+
+def uniform(values: list[Any]) -> str:
+    """One value if every pair agrees, else the range: prose never claims more than the data."""
+    distinct = sorted(set(values), key=str)
+    if len(distinct) == 1:
+        return str(distinct[0])
+    return f"{distinct[0]} to {distinct[-1]}" if all(isinstance(v, int) for v in distinct) else \
+        " or ".join(map(str, distinct))
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows), ""]
+
+
+def render(data: dict[str, Any]) -> str:
+    cells = _cells(data)
+    pairs = [(f, s) for f in FRAMEWORKS for s in SERVERS if (f, s) in cells]
+    run = data["run"]
+
+    def get(pair: tuple[str, str], prop: str, key: str = "observed") -> Any:
+        r = cells[pair].get(prop)
+        return "-" if r is None else r.get(key, "-")
+
+    def schema(pair: tuple[str, str]) -> str:
+        if "openapi_cases" not in cells[pair]:
+            return "no schema"
+        return (f"{get(pair, 'openapi_cases')} ({get(pair, 'openapi_answers_unlike_the_oracle')}, "
+                f"{get(pair, 'openapi_5xx')})")
+
+    def faults(pair: tuple[str, str]) -> str:
+        found = [r for name, r in cells[pair].items() if name.startswith("smtp_")]
+        return f"{sum(r['passed'] for r in found)}/{len(found)}"
+
+    def sigterm(pair: tuple[str, str], settings: str) -> str:
+        return f"{get(pair, f'sigterm_confirmed_{settings}')}"
+
+    def at_smtp(pair: tuple[str, str]) -> str:
+        prop = "sigterm_at_smtp_within_model_defaults"
+        return f"{get(pair, prop, 'at_smtp')} ({get(pair, prop, 'unrecorded')} unrecorded)"
+
+    def grace(pair: tuple[str, str]) -> str:
+        g = get(pair, "sigterm_confirmed_defaults", "grace_s")
+        return f"{'no limit' if g is None else f'{g:g} s'}, {get(pair, 'sigterm_confirmed_defaults', 'pool')}"
+
+    def rss(pair: tuple[str, str]) -> str:
+        prop = "load_rss_second_half_kib"
+        return f"{get(pair, prop, 'rss')} (second half {get(pair, prop, 'second_half_growth_kib'):+})"
+
+    name = [f"{f}-{s}" for f, s in pairs]
+    versions = ", ".join(f"{k} {v}" for k, v in data["versions"].items())
+    out = [
+        "# Reliability: nothing lost, nothing let in",
+        "",
+        "<!-- Generated by `nox -s reliability` from docs/reliability/reliability.json;",
+        "     `python -m reliability --render` renders it again. Do not edit. -->",
+        "",
+        f"Measured on {run['cpus']} cores in {run['seconds'] // 60} min {run['seconds'] % 60} s "
+        f"with {versions}.",
+        "Every server ran as its own process on 127.0.0.1; every e-mail went over SMTP to the",
+        "embedded sink. Every value below was compared with its expectation by the run that",
+        "measured it, and this page is written only when all of them held; the data, with the",
+        "expectations, is [reliability/reliability.json](reliability/reliability.json). The quick",
+        "variant of the same checks runs in CI (`nox`).",
+        "",
+        "## Input",
+        "",
+        *_table(["pair", "fuzz inputs", "answers unlike the oracle", "5xx", "refused inputs that sent mail",
+                 "accepted, not sent once", "CR/LF in SMTP headers",
+                 "schemathesis cases (unlike the oracle, 5xx)"],
+                [[n, str(get(p, "fuzz_inputs_tried")), str(get(p, "fuzz_answers_unlike_the_oracle")),
+                  str(get(p, "fuzz_5xx_seen")), str(get(p, "fuzz_refused_inputs_that_sent_mail")),
+                  str(get(p, "fuzz_accepted_not_sent_once")), str(get(p, "fuzz_crlf_in_smtp_headers")),
+                  schema(p)] for n, p in zip(name, pairs)]),
+        "## Faults and shutdown",
+        "",
+        *_table(["pair", "SMTP faults as expected", "SIGTERM, configured: confirmed",
+                 f"SIGTERM, defaults (held {run['hold_after_sigterm_s']:g} s): confirmed",
+                 "defaults: grace, threads", "defaults: at the SMTP server", "SIGKILL: in flight, lost",
+                 "SIGKILL: delivered before, delivered once"],
+                [[n, faults(p), sigterm(p, "configured"), sigterm(p, "defaults"), grace(p), at_smtp(p),
+                  str(get(p, "sigkill_in_flight_lost")),
+                  str(get(p, "sigkill_delivered_before_delivered_once"))]
+                 for n, p in zip(name, pairs)]),
+        "## Load",
+        "",
+        *_table(["pair", "requests (per s)", "delivered / accepted", "duplicates", "5xx", "no answer",
+                 "RSS KiB: before -> half -> end"],
+                [[n, f"{get(p, 'load_requests')} ({get(p, 'load_requests', 'requests_per_s')})",
+                  str(get(p, "load_delivered")), str(get(p, "load_duplicates")), str(get(p, "load_5xx")),
+                  str(get(p, "load_transport_errors")), rss(p)]
+                 for n, p in zip(name, pairs)]),
+        Template(NOTES.read_text(encoding="utf-8")).substitute(_prose(cells, pairs, run)).strip(),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _prose(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> dict[str, str]:
+    """Every value the notes cite, from the data."""
+
+    def column(prop: str, key: str = "observed", among: list[tuple[str, str]] | None = None) -> list[Any]:
+        return [cells[p][prop][key] for p in (among or pairs) if prop in cells[p] and key in cells[p][prop]]
+
+    answers: dict[str, set[int]] = defaultdict(set)
+    for p in pairs:
+        answers[p[0]].update(cells[p].get("fuzz_inputs_tried", {}).get("unroutable_answers", []))
+    statuses: dict[str, int] = defaultdict(int)
+    for p in pairs:
+        for code, n in cells[p].get("openapi_cases", {}).get("statuses", {}).items():
+            statuses[code] += n
+    settings = column("smtp_down_retried_and_recorded", "settings")[0]
+    slow = "smtp_slow_retried_and_delivered"
+    return {
+        "fuzz_inputs": uniform(column("fuzz_inputs_tried")),
+        "longest_q": str(run["longest_q"]),
+        "unroutable": _unroutable(column("fuzz_inputs_tried", "unroutable"), answers),
+        "openapi_cases": uniform(column("openapi_cases")),
+        "openapi_statuses": ", ".join(f"{n} answered {code}" for code, n in sorted(statuses.items()))
+                            + " over all pairs, each as the oracle says",
+        "smtp_timeout": settings["AFTERWARD_SMTP_TIMEOUT"],
+        "smtp_attempts": settings["AFTERWARD_SMTP_ATTEMPTS"],
+        "smtp_backoff": settings["AFTERWARD_SMTP_BACKOFF"],
+        "slow_copies": uniform(column(slow, "copies_received")),
+        "slow_delivered": uniform(column(slow, "copies_delivered")),
+        "in_flight": str(run["in_flight"]),
+        "hold": f"{run['hold_after_sigterm_s']:g}",
+        "configured_grace": f"{run['configured_grace_s']:g}",
+        "configured_summary": _confirmed_summary(cells, pairs, "configured"),
+        "sigterm_defaults": _sigterm_defaults(cells, pairs),
+        "unrecorded": _unrecorded(cells, pairs),
+        "load_requests": uniform(column("load_requests")),
+        "load_concurrency": uniform(column("load_requests", "concurrency")),
+        "load_chunks": uniform(column("load_requests", "chunks")),
+        "load_half": str(int(uniform(column("load_requests", "chunks"))) // 2),
+        "default_pool": uniform(column("sigterm_confirmed_defaults", "pool",
+                                       [p for p in pairs if p[0] in ("litestar", "quart")])),
+        "anyio_pool": uniform(column("sigterm_confirmed_defaults", "pool",
+                                     [p for p in pairs if p[0] in ("fastapi", "starlette")])),
+        "rss_limit_mib": uniform([v // 1024 for v in column("load_rss_second_half_kib", "limit_kib")]),
+        "before": str(run["delivered_before_kill"]),
+        "sigkill_summary": _sigkill_summary(cells, pairs),
+    }
+
+
+def _unroutable(counts: list[int], answers: dict[str, set[int]]) -> str:
+    if not any(counts):
+        return "none came up in this run"
+    by = "; ".join(f"{fw} {', '.join(map(str, sorted(a))) or 'only the spec answers'}"
+                   for fw, a in answers.items())
+    return f"{uniform(counts)} per server in this run, answered with {by}"
+
+
+def _confirmed_summary(cells: Rows, pairs: list[tuple[str, str]], settings: str) -> str:
+    seen = [cells[p][f"sigterm_confirmed_{settings}"]["observed"] for p in pairs]
+    return f"{uniform([s.split(' ')[0] for s in seen])} confirmed in every pair"
+
+
+def _sigterm_defaults(cells: Rows, pairs: list[tuple[str, str]]) -> str:
+    """One bullet per outcome: the pairs, the model's reason, what was confirmed."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for p in pairs:
+        r = cells[p]["sigterm_confirmed_defaults"]
+        groups[r["model"], r["observed"]].append(f"{p[0]}-{p[1]}")
+    return "\n".join(f"  - {', '.join(names)}: {model}. Observed: {observed}."
+                     for (model, observed), names in groups.items())
+
+
+def _unrecorded(cells: Rows, pairs: list[tuple[str, str]]) -> str:
+    found = [(f"{p[0]}-{p[1]}", r["unrecorded"], r["bound"]) for p in pairs
+             if (r := cells[p].get("sigterm_at_smtp_within_model_defaults")) and r["bound"]]
+    if not found:
+        return "no defaults run here cancelled a send"
+    return "in this run, " + ", ".join(f"{n} of the {b} cancelled sends in {name}" for name, n, b in found)
+
+
+def _sigkill_summary(cells: Rows, pairs: list[tuple[str, str]]) -> str:
+    lost = uniform([cells[p]["sigkill_in_flight_lost"]["observed"] for p in pairs])
+    once = uniform([cells[p]["sigkill_delivered_before_delivered_once"]["observed"] for p in pairs])
+    return (f"In flight at the kill, lost: {lost} in every pair; delivered before it, delivered exactly "
+            f"once: {once}.")

@@ -1,0 +1,38 @@
+"""The SIGTERM model: what the declared grace and pool predict for held notifications."""
+
+import pytest
+
+from reliability.expectations import Shutdown, in_process_after_kill
+
+SENDERS = ["async"] * 10 + ["sync"] * 10
+
+
+def test_a_grace_shorter_than_the_hold_cancels_async_and_queued_def_senders() -> None:
+    anyio = Shutdown(grace=3.0, pool=40, hold=4.0)
+    assert anyio.confirmed(SENDERS) == "10/20 (async 0/10, def 10/10)"
+    assert anyio.unrecorded_bound(SENDERS) == 10
+    executor = Shutdown(grace=3.0, pool=6, hold=4.0)
+    assert executor.confirmed(SENDERS) == "6/20 (async 0/10, def 6/10)"
+    assert executor.running_sync(SENDERS) == 6
+
+
+@pytest.mark.parametrize("model", [Shutdown(None, 40, 4.0), Shutdown(5.0, 6, 4.0), Shutdown(3.0, 40, 0.0)])
+def test_a_grace_longer_than_the_hold_or_none_loses_nothing(model: Shutdown) -> None:
+    assert model.confirmed(SENDERS) == "20/20 (async 10/10, def 10/10)"
+    assert model.unrecorded_bound(SENDERS) == 0
+
+
+def test_a_hold_too_close_to_the_grace_is_refused() -> None:
+    with pytest.raises(ValueError, match="race"):
+        Shutdown(3.0, 40, 3.2).confirmed(SENDERS)
+
+
+def test_the_model_reads_the_declared_table() -> None:
+    assert Shutdown.declared("fastapi", "uvicorn", 4.0).grace is None
+    assert Shutdown.declared("starlette", "hypercorn", 4.0) == Shutdown(3.0, 40, 4.0)
+    assert Shutdown.declared("quart", "hypercorn", 4.0).grace == 5.0
+    assert Shutdown.configured("litestar", "hypercorn", 4.0).grace == 30.0
+
+
+def test_in_process_tasks_lose_what_is_in_flight_and_keep_what_was_delivered() -> None:
+    assert in_process_after_kill(20, 10) == ("20/20", "10/10")
