@@ -33,6 +33,11 @@ def pinned(cpu: str) -> list[str]:
     return []
 
 
+def generator_cpus() -> list[int]:
+    """The cores the load generators may run on: their own, or whatever this process may use."""
+    return [int(GENERATOR_CPU)] if pinned(GENERATOR_CPU) else sorted(os.sched_getaffinity(0))
+
+
 def require(*programs: str) -> None:
     missing = [p for p in programs if not shutil.which(p)]
     if missing:

@@ -1,7 +1,8 @@
-"""`docs/benchmarks.md` and its plots, from `reports/bench.json`.
+"""`docs/benchmarks.md` and its plots, and README's headlines, from `docs/bench/bench.json`.
 
 Every number is the median over runs with its spread (min-max); every ratio is taken
-inside one run, between numbers measured side by side, and then its median.
+inside one run, between numbers measured side by side, and then its median. The prose
+(bench/notes.md on the page, bench/headlines.md in README) is filled from the same data.
 """
 
 from __future__ import annotations
@@ -11,36 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import facts, profile_facts
+from bench.data import DATA, Row, pairs, ratios, rps, values
+from bench.profile_report import section
 from bench.scenarios import ENDPOINTS
+from bench.template import fill, load, reflow, with_block
+
+__all__ = ["DATA", "headlines", "ratios", "readme_block", "render", "write", "write_readme"]
 
 NOTES = Path(__file__).with_name("notes.md")
-#: The full run's results, committed beside the page they make.
-DATA = Path(__file__).resolve().parent.parent / "docs" / "bench" / "bench.json"
-
-Row = dict[str, Any]
-
-
-def pairs(data: dict[str, Any]) -> list[tuple[str, str]]:
-    seen: dict[tuple[str, str], None] = {}
-    for r in data["results"]:
-        seen[(r["framework"], r["server"])] = None
-    return list(seen)
-
-
-def runs(data: dict[str, Any], framework: str, server: str) -> list[Row]:
-    return [r for r in data["results"] if (r["framework"], r["server"]) == (framework, server)]
-
-
-def values(data: dict[str, Any], pair: tuple[str, str], get: Callable[[Row], float]) -> list[float]:
-    return [get(r) for r in runs(data, *pair)]
-
-
-def ratios(data: dict[str, Any], pair: tuple[str, str], get: Callable[[Row], float],
-           base: Callable[[Row], float], base_pair: tuple[str, str] | None = None) -> list[float]:
-    """get(run) / base(run of base_pair, same run number): side by side, then over runs."""
-    mine = {r["run"]: r for r in runs(data, *pair)}
-    theirs = {r["run"]: r for r in runs(data, *(base_pair or pair))}
-    return [get(mine[n]) / base(theirs[n]) for n in sorted(mine) if n in theirs and base(theirs[n])]
+HEADLINES = Path(__file__).with_name("headlines.md")
+README = DATA.parent.parent.parent / "README.md"
+FACTS = {**facts.facts, **profile_facts.facts}
 
 
 def spread(xs: list[float], fmt: str = "{:.0f}") -> str:
@@ -63,10 +46,6 @@ def name(pair: tuple[str, str]) -> str:
 def table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
             *("| " + " | ".join(row) + " |" for row in rows), ""]
-
-
-def rps(endpoint: str) -> Callable[[Row], float]:
-    return lambda r: r[endpoint]["rps"]
 
 
 def headlines(data: dict[str, Any]) -> str:
@@ -119,7 +98,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
         f"One worker, asyncio loop; uvicorn with h11, hypercorn with its own HTTP/1.1 (h11). "
         f"{size['runs']} run(s) per pair{' (quick)' if size['quick'] else ''}, "
         f"{size['seconds']} s per closed-loop measurement, after {size['warmup']} s of warm-up; "
-        f"the whole run took {data['seconds']} s.",
+        f"the whole run took {data['seconds']} s{run_load(data)}.",
         "",
         "Load generators: `wrk` (closed loop, "
         f"{size['connections']} keep-alive connections, one thread) and `h2load` (open loop: a new "
@@ -225,29 +204,27 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"], rows)
 
     if data.get("profiles"):
-        out += ["## Where the time goes", "",
-                "Each framework's app under uvicorn inside cProfile, one endpoint at a time "
-                "(`bench/profile.py`). Own time per request on the event-loop thread, in µs under the "
-                "profiler (which inflates them: read the shares), and the functions whose own time "
-                "grew most against `/none`.", ""]
-        rows = []
-        for prof in data["profiles"]:
-            total = prof["total_us"]
-            for e in ENDPOINTS[1:]:
-                top = "; ".join(f"`{t['function']}` +{t['extra_us']:.1f}" for t in prof[e][:4])
-                rows.append([f"{prof['framework']}", f"`/{e}`", f"{total['none']:.0f} → {total[e]:.0f}",
-                             f"{total[e] / total['none'] - 1:+.0%}", top])
-        out += table(["framework", "endpoint", "µs/request (none → with task)", "change",
-                      "largest additions (µs/request)"], rows)
-        slow = [name(p) for p in fw_pairs
-                if statistics.median(ratios(data, p, rps("async-noop"), rps("none")) or [1.0]) < 0.9]
-        out += ["Pairs that lose more than 10% of their no-task throughput to a no-op `async def` "
-                f"task in this run: {', '.join(slow) or 'none'}. Every pair pays for the `def` task's "
-                "thread hop; the notes below read the profile.", ""]
+        out += section(data)
 
-    if NOTES.exists():
-        out += [NOTES.read_text().rstrip(), ""]
+    out += [reflow(fill(load(NOTES), data, FACTS, "bench/notes.md")).rstrip(), ""]
     return out
+
+
+def run_load(data: dict[str, Any]) -> str:
+    """The machine's load around the run, where the data has it (runs before it was recorded don't)."""
+    if "load_1m" not in data:
+        return ""
+    start, end = data["load_1m"]
+    return f"; load average (1 min) {start:.1f} at its start, {end:.1f} at its end"
+
+
+def readme_block(data: dict[str, Any]) -> str:
+    """README's headlines: bench/headlines.md filled from the data."""
+    return reflow(fill(load(HEADLINES), data, FACTS, "bench/headlines.md")).strip("\n")
+
+
+def write_readme(data: dict[str, Any], readme: Path = README) -> None:
+    readme.write_text(with_block(readme.read_text(), readme_block(data)))
 
 
 def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
