@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(1, size.runs + 1):
             for n, (name, server) in enumerate(targets, 1):
                 pair = f"{name}-{server}"
-                print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {time.monotonic() - started:4.0f} s] {pair}",
-                      flush=True)
+                took = time.monotonic() - started
+                print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {took:4.0f} s] {pair}", flush=True)
                 live = BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log")
                 with live:
                     try:

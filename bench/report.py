@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import facts, profile_facts
-from bench.data import DATA, Row, pairs, ratios, rps, values
+from bench.data import DATA, Row, cell, pairs, ratios, rps, values
 from bench.profile_report import section
 from bench.scenarios import ENDPOINTS
 from bench.template import fill, load, reflow, with_block
@@ -56,7 +56,7 @@ def headlines(data: dict[str, Any]) -> str:
         a = ratios(data, pair, rps("async-noop"), rps("none"))
         s = ratios(data, pair, rps("sync-noop"), rps("none"))
         bare = ratios(data, pair, rps("none"), rps("none"), ("bare", pair[1]))
-        cpu = "/".join(f"{statistics.median(values(data, pair, lambda r, e=e: r[e]['cpu_us_per_request'])):.0f}"
+        cpu = "/".join(f"{statistics.median(values(data, pair, cell(e, 'cpu_us_per_request'))):.0f}"
                        for e in ENDPOINTS)
         of_bare = f"{statistics.median(bare):8.2f}" if bare else f"{'n/a':>8}"
         lines.append(f"{name(pair):22} {statistics.median(values(data, pair, rps('none'))):10.0f}"
@@ -80,8 +80,11 @@ def write(data: dict[str, Any], page: Path) -> None:
     page.write_text(render(data, plot(data, plots)))
 
 
+PLOTS = ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")
+
+
 def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
-    images = images or {k: f"{k}.png" for k in ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")}
+    images = images or {k: f"{k}.png" for k in PLOTS}
     return "\n".join(markdown(data, Path("bench"), images)) + "\n"
 
 
@@ -125,7 +128,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += ["Requests/s with the task over requests/s without, same framework and server; and each "
             "framework over the bare-ASGI ceiling on the same server, same endpoint.", ""]
 
-    out += ["## 1. Overhead of one no-op task (closed loop)", "", f"![overhead]({rel / images['overhead']})", ""]
+    out += ["## 1. Overhead of one no-op task (closed loop)", "",
+            f"![overhead]({rel / images['overhead']})", ""]
     rows = []
     for p in ps:
         for e in ENDPOINTS:
@@ -135,14 +139,14 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
                          spread(values(data, p, lambda r, e=e: r[e]["cpu_us_per_request"])),
                          str(sum(values(data, p, lambda r, e=e: r[e]["errors"]))) ])
     out += table(["pair", "endpoint", "requests/s", "p50 ms", "p99 ms", "CPU µs/request", "errors"], rows)
-    cpu_noise = [rel_spread(values(data, p, lambda r, e=e: r[e]["cpu_us_per_request"])) for p in ps for e in ENDPOINTS]
+    cpu_noise = [rel_spread(values(data, p, cell(e, "cpu_us_per_request"))) for p in ps for e in ENDPOINTS]
     rps_noise = [rel_spread(values(data, p, rps(e))) for p in ps for e in ENDPOINTS]
     if size["runs"] > 1:
-        out += [f"Noise measured in this run, as (max − min) / median over the {size['runs']} runs of a cell: "
-                f"CPU time per request median {statistics.median(cpu_noise):.1%}, worst {max(cpu_noise):.1%}; "
-                f"requests/s median {statistics.median(rps_noise):.1%}, worst {max(rps_noise):.1%}. "
-                "CPU time is user + system of the server process and its workers, from /proc, "
-                "tasks included, over the requests served.", ""]
+        out += [f"Noise measured in this run, as (max − min) / median over the {size['runs']} runs of a "
+                f"cell: CPU time per request median {statistics.median(cpu_noise):.1%}, worst "
+                f"{max(cpu_noise):.1%}; requests/s median {statistics.median(rps_noise):.1%}, worst "
+                f"{max(rps_noise):.1%}. CPU time is user + system of the server process and its workers, "
+                "from /proc, tasks included, over the requests served.", ""]
 
     out += ["## 2. Against the bare-ASGI ceiling", "",
             "The bare app (`bench/apps/bare_app.py`) sends the response, then awaits the task "
@@ -152,7 +156,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
             for p in fw_pairs]
     out += table(["pair", *(f"`/{e}` / bare" for e in ENDPOINTS)], rows)
 
-    out += [f"## 3. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s (open loop)",
+    out += [f"## 3. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s "
+            "(open loop)",
             "", "Time to response (h2load, from the connection's start) and task lag (response sent → "
             "task done, in the server). Each task awaits `asyncio.sleep`.", "",
             f"![slow]({rel / images['slow']})", ""]
@@ -171,7 +176,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
                         for k in ("none", "async-block", "sync-block")),
              spread(ratios(data, p, lambda r: r["blocking"]["async-block"]["p99_ms"],
                            lambda r: r["blocking"]["sync-block"]["p99_ms"]), "{:.1f}"),
-             str(sum(values(data, p, lambda r: r["blocking"]["async-block"]["errors"] + r["blocking"]["sync-block"]["errors"])))]
+             str(sum(values(data, p, lambda r: sum(r["blocking"][k]["errors"]
+                                                   for k in ("async-block", "sync-block")))))]
             for p in ps]
     out += table(["pair", "p99 ms alone", "p99 ms, `async def` tasks block", "p99 ms, `def` tasks block",
                   "async / def", "errors"], rows)
@@ -179,17 +185,19 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += ["## 5. Thread-pool saturation", "",
             f"{size['flood_rate']} requests/s for {size['flood_seconds']:g} s, each adding a `def` task that "
             f"blocks its thread for {size['flood_ms']} ms: {size['flood_rate'] * size['flood_ms'] // 1000} "
-            "tasks would need to run at once, more than any pool here has threads (40 in anyio for "
-            "FastAPI and Starlette; `min(32, cpus + 4)` in asyncio's default executor for Litestar, "
-            "Quart and the bare app). Tasks/s: tasks done over the time from the first request to the "
+            f"tasks would need to run at once, more than any pool here has threads ({facts.ANYIO_THREADS} in "
+            "anyio for FastAPI and Starlette; `min(32, cpus + 4)` = "
+            f"{facts.threads(data, 'asyncio')} in asyncio's default executor for Litestar, Quart and "
+            "the bare app). Tasks/s: tasks done over the time from the first request to the "
             "last task done.", "", f"![saturation]({rel / images['saturation']})", ""]
     rows = [[name(p), *(spread(values(data, p, lambda r, k=k: r["saturation"][k]), f)
                         for k, f in (("answers_per_s", "{:.0f}"), ("response_p99_ms", "{:.1f}"),
-                                     ("tasks_per_s", "{:.0f}"), ("lag_p50_ms", "{:.0f}"), ("lag_p99_ms", "{:.0f}"))),
+                                     ("tasks_per_s", "{:.0f}"), ("lag_p50_ms", "{:.0f}"),
+                                     ("lag_p99_ms", "{:.0f}"))),
              str(sum(values(data, p, lambda r: r["saturation"]["errors"])))]
             for p in ps]
-    out += table(["pair", "answers/s", "response p99 ms", "tasks done/s", "lag p50 ms", "lag p99 ms", "errors"],
-                 rows)
+    out += table(["pair", "answers/s", "response p99 ms", "tasks done/s", "lag p50 ms", "lag p99 ms",
+                  "errors"], rows)
 
     out += ["## 6. Backlog: answers outrun tasks", "",
             "The same run: tasks still pending when the last answer arrived, the time until the "
@@ -201,7 +209,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
              *(spread(values(data, p, lambda r, k=k: r["backlog"][k] / 1024), "{:.1f}")
                for k in ("rss_before_kib", "rss_peak_kib", "rss_after_kib"))]
             for p in ps]
-    out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"], rows)
+    out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"],
+                 rows)
 
     if data.get("profiles"):
         out += section(data)
@@ -269,7 +278,8 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     slow_ms = data["size"]["slow_ms"]
     bars("slow", f"Tasks of {slow_ms} ms at a fixed rate: response time and task lag (p99)", "ms",
          {"response p99": lambda p: values(data, p, lambda r: r["slow"]["response_p99_ms"]),
-          f"task lag p99 − {slow_ms} ms": lambda p: values(data, p, lambda r: r["slow"]["lag_p99_ms"] - data["size"]["slow_ms"])})
+          f"task lag p99 − {slow_ms} ms": lambda p: values(data, p,
+                                                           lambda r: r["slow"]["lag_p99_ms"] - slow_ms)})
     bars("blocking", "p99 latency of a plain endpoint while tasks block", "ms",
          {k: (lambda p, k=k: values(data, p, lambda r: r["blocking"][k]["p99_ms"]))
           for k in ("none", "async-block", "sync-block")})
