@@ -40,8 +40,8 @@ def cores(cpus: list[int]) -> str:
 def placement(taken: dict[str, Any]) -> str:
     server, generator = taken["server_cpus"], taken["generator_cpus"]
     if len(server) == 1 and len(generator) == 1 and server != generator:
-        return f"pinned: the server to {cores(server)}, wrk to {cores(generator)}"
-    return f"not pinned apart: the server on {cores(server)}, wrk on {cores(generator)}"
+        return f"server pinned to {cores(server)} and wrk to {cores(generator)}"
+    return f"not pinned apart: server on {cores(server)}, wrk on {cores(generator)}"
 
 
 def how_taken(data: Data) -> str:
@@ -53,16 +53,16 @@ def how_taken(data: Data) -> str:
     groups: dict[str, list[str]] = {}
     for p in profs:
         groups.setdefault(placement(p["taken"]), []).append(p["framework"])
-    where = "; ".join(f"{how} ({'all four' if len(fws) == len(profs) == 4 else and_list(fws)})"
+    where = "; ".join(f"{how} ({'every framework' if len(fws) == len(profs) else and_list(fws)})"
                       for how, fws in groups.items())
     loads = [x for p in profs for x in p["taken"]["load_1m"]]
     n_cores = profs[0]["taken"]["cores"]
-    busy = (f", above the machine's {n_cores} cores: other work shared it, so the µs are noisier than "
-            "the shares" if max(loads) > n_cores else "")
+    busy = (f", above the machine's {n_cores} cores: other work shared it, and these numbers are "
+            "noisier than on an idle machine" if max(loads) > n_cores else "")
     first = profs[0]["taken"]
     out = (f"How they were taken: {first['seconds']} s of wrk with {first['connections']} connections per "
-           f"endpoint after a warm-up, the server {where}. Load average (1 min) from {min(loads):.1f} to "
-           f"{max(loads):.1f} around the profiles{busy}.")
+           f"endpoint, after a warm-up; {where}. The machine's load average (1 min) was "
+           f"{min(loads):.1f} to {max(loads):.1f} around them{busy}.")
     return out + " " + versions_note(data)
 
 

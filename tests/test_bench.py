@@ -125,12 +125,12 @@ def test_the_page_says_how_the_profiles_were_taken_from_the_data() -> None:
              "connections": 8, "versions": data["versions"]}
     for p in data["profiles"]:
         p["taken"] = dict(taken)
-    assert "the server pinned: the server to core 0, wrk to core 1 (all four)" in how_taken(data)
-    assert "from 0.5 to 1.2" in how_taken(data) and "Same versions" in how_taken(data)
+    assert "server pinned to core 0 and wrk to core 1 (every framework)" in how_taken(data)
+    assert "was 0.5 to 1.2 around them." in how_taken(data) and "Same versions" in how_taken(data)
     data["profiles"][3]["taken"] = {**taken, "server_cpus": [0, 1], "generator_cpus": [0, 1],
                                     "load_1m": [3.0, 3.5]}
     said = how_taken(data)
-    assert "not pinned apart: the server on cores 0 and 1, wrk on cores 0 and 1 (quart)" in said
+    assert "not pinned apart: server on cores 0 and 1, wrk on cores 0 and 1 (quart)" in said
     assert "above the machine's 2 cores" in said
     del data["profiles"][0]["taken"]
     assert how_taken(data).startswith("How the profiles of fastapi were taken (pinned or not")
