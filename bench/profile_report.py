@@ -60,8 +60,10 @@ def how_taken(data: Data) -> str:
     busy = (f", above the machine's {n_cores} cores: other work shared it, and these numbers are "
             "noisier than on an idle machine" if max(loads) > n_cores else "")
     first = profs[0]["taken"]
+    rounds = first.get("rounds", 1)
+    side = f", in {rounds} rounds of the three endpoints side by side (medians)" if rounds > 1 else ""
     out = (f"How they were taken: {first['seconds']} s of wrk with {first['connections']} connections per "
-           f"endpoint, after a warm-up; {where}. The machine's load average (1 min) was "
+           f"endpoint, after a warm-up{side}; {where}. The machine's load average (1 min) was "
            f"{min(loads):.1f} to {max(loads):.1f} around them{busy}.")
     return out + " " + versions_note(data)
 

@@ -136,6 +136,18 @@ def test_the_page_says_how_the_profiles_were_taken_from_the_data() -> None:
     assert how_taken(data).startswith("How the profiles of fastapi were taken (pinned or not")
 
 
+def test_profile_additions_are_taken_round_by_round_then_the_median() -> None:
+    from bench.profile import additions
+
+    none = [{"loop": 10.0, "send": 5.0}, {"loop": 30.0, "send": 5.0}, {"loop": 10.0, "send": 5.0}]
+    task = [{"loop": 12.0, "send": 9.0, "hop": 3.0}, {"loop": 32.0, "send": 9.0, "hop": 3.0},
+            {"loop": 11.0, "send": 90.0, "hop": 3.0}]  # a burst of other work lands in one round's send
+    found = additions({"none": none, "sync-noop": task})
+    assert found["sync-noop"] == [{"function": "send", "extra_us": 4.0}, {"function": "hop", "extra_us": 3.0},
+                                  {"function": "loop", "extra_us": 2.0}]
+    assert found["total_us"] == {"none": 15.0, "sync-noop": 44.0}  # totals 24, 44, 104
+
+
 def test_the_profiler_writes_its_stats_whole_under_the_final_name(tmp_path: Path, monkeypatch) -> None:
     """The reader waits for the final name: it must appear only once the stats are complete."""
     from bench import profiled
