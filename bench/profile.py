@@ -38,7 +38,7 @@ from shared.servers import FRAMEWORKS
 #: notes' checks look for the functions they name among all of them).
 TOP = 10
 #: Rounds per framework: the machine may be shared, and one profile can catch a burst of other work.
-ROUNDS = 3
+ROUNDS = 5
 
 
 class ProfiledServer(BenchServer):

@@ -101,16 +101,24 @@ def test_prose_phrases_its_comparisons_from_the_data() -> None:
     assert FACTS["async_over_threshold"](data) == "quart-hypercorn lost more than 10% in this run."
     assert FACTS["async_where"](data) == "except in quart-hypercorn"
     assert "cheap except in quart-hypercorn" in render(data)
+    for p in data["profiles"]:
+        p["async-noop"] = []
+    data["profiles"][2]["async-noop"] = [{"function": "utils/helpers.py:62(unwrap_partial)", "extra_us": 1.5}]
+    assert "Litestar's `unwrap_partial` (+1.5 µs) stands out of it; FastAPI's" in FACTS["async_named"](data)
+    data["profiles"][2]["async-noop"] = []
+    said = FACTS["async_named"](data)
+    assert said.startswith("none of the task's own functions stands out of it (FastAPI's")
 
 
 @pytest.mark.parametrize("break_it, says", [
-    (lambda d: d["profiles"][1]["sync-noop"].reverse(), "`socket.send` is not the largest addition"),
-    (lambda d: d["profiles"][2]["async-noop"].clear(), "unwrap_partial"),
+    (lambda d: d["profiles"][1]["sync-noop"].reverse(), "starlette's 2 largest additions on /sync-noop"),
+    (lambda d: d["profiles"][3]["async-noop"].clear(), "add_background_task"),
+    (lambda d: d["profiles"][0]["taken"].update(server_cpus=[0, 1]), "not all pinned to one core"),
     (lambda d: [r["saturation"].update(answers_per_s=300) for r in d["results"]], "answers/s fell below"),
     (lambda d: [r["saturation"].update(tasks_per_s=20) for r in d["results"]], "tasks/s far from"),
     (lambda d: [r["blocking"]["async-block"].update(p99_ms=1.0) for r in d["results"]],
      "is not 2 times worse"),
-], ids=["send", "named function", "answers", "pool", "lesson"])
+], ids=["top two", "named function", "pinned", "answers", "pool", "lesson"])
 def test_prose_the_data_contradicts_is_not_published(break_it, says: str) -> None:
     data = committed()
     break_it(data)
