@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--only fastapi-uvicorn,...]`: run the benchmarks, write the report.
 
 Writes `reports/bench.json`; a full run of every pair also writes `docs/benchmarks.md`, its
-plots and its data (`docs/bench/`). Progress goes to the terminal as each pair is measured.
+plots and its data (`docs/bench/`), and README's headlines. `--profiles` measures only the
+profiles, into that data; `--render` measures nothing. Progress goes to the terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bench.load import SERVER_CPU, pinned, require
 from bench.profile import profiles
 from bench.scenarios import FULL, QUICK, Stuck, measure
 from bench.server import BenchServer
+from bench.template import Contradicted
 from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
@@ -35,13 +37,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs", type=Path, default=REPO / "docs" / "benchmarks.md",
                         help="the Markdown page, written by a full run of every pair")
     parser.add_argument("--render", action="store_true",
-                        help=f"measure nothing: write the page and plots again from {report.DATA.relative_to(REPO)}")
+                        help="measure nothing: write the page, its plots and README's headlines again from "
+                             f"{report.DATA.relative_to(REPO)}")
+    parser.add_argument("--profiles", action="store_true",
+                        help="measure only the profiles (pinned like the rest), into the `profiles` of "
+                             f"{report.DATA.relative_to(REPO)}; then write the page and README's headlines")
+    parser.add_argument("--readme", type=Path, default=report.README,
+                        help="the README whose headline block a full run, --profiles or --render writes")
     args = parser.parse_args(argv)
     if args.render:
-        report.write(json.loads(report.DATA.read_text()), args.docs)
-        print(f"wrote {args.docs} and its plots")
-        return 0
+        return publish(json.loads(report.DATA.read_text()), args)
     require("wrk", "h2load")
+    if args.profiles:
+        data = json.loads(report.DATA.read_text())
+        data["profiles"] = profiles()
+        report.DATA.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote the profiles into {report.DATA}")
+        return publish(data, args)
     size = QUICK if args.quick else FULL
     args.out = args.out or REPO / "reports" / ("bench-quick.json" if args.quick else "bench.json")
     targets = TARGETS
@@ -53,13 +65,13 @@ def main(argv: list[str] | None = None) -> int:
                          + ", ".join(f"{n}-{s}" for n, s in TARGETS))
         targets = [t for t in TARGETS if f"{t[0]}-{t[1]}" in wanted]
 
-    results, started = [], time.monotonic()
+    results, started, load = [], time.monotonic(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="afterward-bench-") as tmp:
         for run in range(1, size.runs + 1):
             for n, (name, server) in enumerate(targets, 1):
                 pair = f"{name}-{server}"
-                print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {time.monotonic() - started:4.0f} s] {pair}",
-                      flush=True)
+                took = time.monotonic() - started
+                print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {took:4.0f} s] {pair}", flush=True)
                 live = BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log")
                 with live:
                     try:
@@ -72,15 +84,29 @@ def main(argv: list[str] | None = None) -> int:
     complete = targets == TARGETS and not args.quick
     data = {"machine": machine(), "versions": versions(), "size": vars(size) | {"quick": args.quick},
             "results": results, "profiles": profiles() if complete else [],
-            "seconds": round(time.monotonic() - started)}
+            "seconds": round(time.monotonic() - started),
+            "load_1m": [round(load, 2), round(os.getloadavg()[0], 2)]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     print(f"wrote {args.out}")
+    print(report.headlines(data))
     if complete:
         report.DATA.write_text(json.dumps(data, indent=1) + "\n")
+        return publish(data, args)
+    return 0
+
+
+def publish(data: dict[str, object], args: argparse.Namespace) -> int:
+    """The page, its plots and README's headlines from `data`; 1 if the prose says what the data doesn't."""
+    try:
         report.write(data, args.docs)
-        print(f"wrote {args.docs} and its plots")
-    print(report.headlines(data))
+        report.write_readme(data, args.readme)
+    except Contradicted as exc:
+        print(f"not written: {exc}\nThe data stands in {report.DATA.relative_to(REPO)}; bring the prose "
+              "(bench/notes.md, bench/headlines.md) in line with it, then `python -m bench --render`.",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {args.docs}, its plots and the headlines in {args.readme}")
     return 0
 
 

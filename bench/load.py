@@ -33,6 +33,11 @@ def pinned(cpu: str) -> list[str]:
     return []
 
 
+def generator_cpus() -> list[int]:
+    """The cores the load generators may run on: their own, or whatever this process may use."""
+    return [int(GENERATOR_CPU)] if pinned(GENERATOR_CPU) else sorted(os.sched_getaffinity(0))
+
+
 def require(*programs: str) -> None:
     missing = [p for p in programs if not shutil.which(p)]
     if missing:
@@ -105,7 +110,10 @@ def parse_h2load(out: str, log: str, total: int) -> Load:
     latencies = sorted(int(r[2]) / 1000 for r in answered)
     errors = total - len(answered)
     finished = re.search(r"finished in ([\d.]+)(\w+),", out)
-    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99 or [0.0] * 99
+    if len(latencies) > 1:
+        q = statistics.quantiles(latencies, n=100, method="inclusive")
+    else:
+        q = latencies * 99 or [0.0] * 99
     return Load(len(rows), errors, _ms("".join(finished.groups())) / 1000, q[49], q[98], total)
 
 

@@ -1,7 +1,8 @@
-"""`docs/benchmarks.md` and its plots, from `reports/bench.json`.
+"""`docs/benchmarks.md` and its plots, and README's headlines, from `docs/bench/bench.json`.
 
 Every number is the median over runs with its spread (min-max); every ratio is taken
-inside one run, between numbers measured side by side, and then its median.
+inside one run, between numbers measured side by side, and then its median. The prose
+(bench/notes.md on the page, bench/headlines.md in README) is filled from the same data.
 """
 
 from __future__ import annotations
@@ -11,36 +12,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import facts, profile_facts
+from bench.data import DATA, Row, cell, pairs, ratios, rps, values
+from bench.profile_report import section
 from bench.scenarios import ENDPOINTS
+from bench.template import fill, load, reflow, with_block
+
+__all__ = ["DATA", "headlines", "ratios", "readme_block", "render", "write", "write_readme"]
 
 NOTES = Path(__file__).with_name("notes.md")
-#: The full run's results, committed beside the page they make.
-DATA = Path(__file__).resolve().parent.parent / "docs" / "bench" / "bench.json"
-
-Row = dict[str, Any]
-
-
-def pairs(data: dict[str, Any]) -> list[tuple[str, str]]:
-    seen: dict[tuple[str, str], None] = {}
-    for r in data["results"]:
-        seen[(r["framework"], r["server"])] = None
-    return list(seen)
-
-
-def runs(data: dict[str, Any], framework: str, server: str) -> list[Row]:
-    return [r for r in data["results"] if (r["framework"], r["server"]) == (framework, server)]
-
-
-def values(data: dict[str, Any], pair: tuple[str, str], get: Callable[[Row], float]) -> list[float]:
-    return [get(r) for r in runs(data, *pair)]
-
-
-def ratios(data: dict[str, Any], pair: tuple[str, str], get: Callable[[Row], float],
-           base: Callable[[Row], float], base_pair: tuple[str, str] | None = None) -> list[float]:
-    """get(run) / base(run of base_pair, same run number): side by side, then over runs."""
-    mine = {r["run"]: r for r in runs(data, *pair)}
-    theirs = {r["run"]: r for r in runs(data, *(base_pair or pair))}
-    return [get(mine[n]) / base(theirs[n]) for n in sorted(mine) if n in theirs and base(theirs[n])]
+HEADLINES = Path(__file__).with_name("headlines.md")
+README = DATA.parent.parent.parent / "README.md"
+FACTS = {**facts.facts, **profile_facts.facts}
 
 
 def spread(xs: list[float], fmt: str = "{:.0f}") -> str:
@@ -65,10 +48,6 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
-def rps(endpoint: str) -> Callable[[Row], float]:
-    return lambda r: r[endpoint]["rps"]
-
-
 def headlines(data: dict[str, Any]) -> str:
     """The terminal summary: the task overhead ratios and the fraction of the bare ceiling."""
     lines = ["", f"{'pair':22} {'no task/s':>10} {'async task':>11} {'def task':>9} {'of bare':>8}"
@@ -77,7 +56,7 @@ def headlines(data: dict[str, Any]) -> str:
         a = ratios(data, pair, rps("async-noop"), rps("none"))
         s = ratios(data, pair, rps("sync-noop"), rps("none"))
         bare = ratios(data, pair, rps("none"), rps("none"), ("bare", pair[1]))
-        cpu = "/".join(f"{statistics.median(values(data, pair, lambda r, e=e: r[e]['cpu_us_per_request'])):.0f}"
+        cpu = "/".join(f"{statistics.median(values(data, pair, cell(e, 'cpu_us_per_request'))):.0f}"
                        for e in ENDPOINTS)
         of_bare = f"{statistics.median(bare):8.2f}" if bare else f"{'n/a':>8}"
         lines.append(f"{name(pair):22} {statistics.median(values(data, pair, rps('none'))):10.0f}"
@@ -101,8 +80,11 @@ def write(data: dict[str, Any], page: Path) -> None:
     page.write_text(render(data, plot(data, plots)))
 
 
+PLOTS = ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")
+
+
 def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
-    images = images or {k: f"{k}.png" for k in ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")}
+    images = images or {k: f"{k}.png" for k in PLOTS}
     return "\n".join(markdown(data, Path("bench"), images)) + "\n"
 
 
@@ -119,7 +101,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
         f"One worker, asyncio loop; uvicorn with h11, hypercorn with its own HTTP/1.1 (h11). "
         f"{size['runs']} run(s) per pair{' (quick)' if size['quick'] else ''}, "
         f"{size['seconds']} s per closed-loop measurement, after {size['warmup']} s of warm-up; "
-        f"the whole run took {data['seconds']} s.",
+        f"the whole run took {data['seconds']} s{run_load(data)}.",
         "",
         "Load generators: `wrk` (closed loop, "
         f"{size['connections']} keep-alive connections, one thread) and `h2load` (open loop: a new "
@@ -146,7 +128,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += ["Requests/s with the task over requests/s without, same framework and server; and each "
             "framework over the bare-ASGI ceiling on the same server, same endpoint.", ""]
 
-    out += ["## 1. Overhead of one no-op task (closed loop)", "", f"![overhead]({rel / images['overhead']})", ""]
+    out += ["## 1. Overhead of one no-op task (closed loop)", "",
+            f"![overhead]({rel / images['overhead']})", ""]
     rows = []
     for p in ps:
         for e in ENDPOINTS:
@@ -156,14 +139,14 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
                          spread(values(data, p, lambda r, e=e: r[e]["cpu_us_per_request"])),
                          str(sum(values(data, p, lambda r, e=e: r[e]["errors"]))) ])
     out += table(["pair", "endpoint", "requests/s", "p50 ms", "p99 ms", "CPU µs/request", "errors"], rows)
-    cpu_noise = [rel_spread(values(data, p, lambda r, e=e: r[e]["cpu_us_per_request"])) for p in ps for e in ENDPOINTS]
+    cpu_noise = [rel_spread(values(data, p, cell(e, "cpu_us_per_request"))) for p in ps for e in ENDPOINTS]
     rps_noise = [rel_spread(values(data, p, rps(e))) for p in ps for e in ENDPOINTS]
     if size["runs"] > 1:
-        out += [f"Noise measured in this run, as (max − min) / median over the {size['runs']} runs of a cell: "
-                f"CPU time per request median {statistics.median(cpu_noise):.1%}, worst {max(cpu_noise):.1%}; "
-                f"requests/s median {statistics.median(rps_noise):.1%}, worst {max(rps_noise):.1%}. "
-                "CPU time is user + system of the server process and its workers, from /proc, "
-                "tasks included, over the requests served.", ""]
+        out += [f"Noise measured in this run, as (max − min) / median over the {size['runs']} runs of a "
+                f"cell: CPU time per request median {statistics.median(cpu_noise):.1%}, worst "
+                f"{max(cpu_noise):.1%}; requests/s median {statistics.median(rps_noise):.1%}, worst "
+                f"{max(rps_noise):.1%}. CPU time is user + system of the server process and its workers, "
+                "from /proc, tasks included, over the requests served.", ""]
 
     out += ["## 2. Against the bare-ASGI ceiling", "",
             "The bare app (`bench/apps/bare_app.py`) sends the response, then awaits the task "
@@ -173,7 +156,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
             for p in fw_pairs]
     out += table(["pair", *(f"`/{e}` / bare" for e in ENDPOINTS)], rows)
 
-    out += [f"## 3. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s (open loop)",
+    out += [f"## 3. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s "
+            "(open loop)",
             "", "Time to response (h2load, from the connection's start) and task lag (response sent → "
             "task done, in the server). Each task awaits `asyncio.sleep`.", "",
             f"![slow]({rel / images['slow']})", ""]
@@ -192,7 +176,8 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
                         for k in ("none", "async-block", "sync-block")),
              spread(ratios(data, p, lambda r: r["blocking"]["async-block"]["p99_ms"],
                            lambda r: r["blocking"]["sync-block"]["p99_ms"]), "{:.1f}"),
-             str(sum(values(data, p, lambda r: r["blocking"]["async-block"]["errors"] + r["blocking"]["sync-block"]["errors"])))]
+             str(sum(values(data, p, lambda r: sum(r["blocking"][k]["errors"]
+                                                   for k in ("async-block", "sync-block")))))]
             for p in ps]
     out += table(["pair", "p99 ms alone", "p99 ms, `async def` tasks block", "p99 ms, `def` tasks block",
                   "async / def", "errors"], rows)
@@ -200,17 +185,19 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += ["## 5. Thread-pool saturation", "",
             f"{size['flood_rate']} requests/s for {size['flood_seconds']:g} s, each adding a `def` task that "
             f"blocks its thread for {size['flood_ms']} ms: {size['flood_rate'] * size['flood_ms'] // 1000} "
-            "tasks would need to run at once, more than any pool here has threads (40 in anyio for "
-            "FastAPI and Starlette; `min(32, cpus + 4)` in asyncio's default executor for Litestar, "
-            "Quart and the bare app). Tasks/s: tasks done over the time from the first request to the "
+            f"tasks would need to run at once, more than any pool here has threads ({facts.ANYIO_THREADS} in "
+            "anyio for FastAPI and Starlette; `min(32, cpus + 4)` = "
+            f"{facts.threads(data, 'asyncio')} in asyncio's default executor for Litestar, Quart and "
+            "the bare app). Tasks/s: tasks done over the time from the first request to the "
             "last task done.", "", f"![saturation]({rel / images['saturation']})", ""]
     rows = [[name(p), *(spread(values(data, p, lambda r, k=k: r["saturation"][k]), f)
                         for k, f in (("answers_per_s", "{:.0f}"), ("response_p99_ms", "{:.1f}"),
-                                     ("tasks_per_s", "{:.0f}"), ("lag_p50_ms", "{:.0f}"), ("lag_p99_ms", "{:.0f}"))),
+                                     ("tasks_per_s", "{:.0f}"), ("lag_p50_ms", "{:.0f}"),
+                                     ("lag_p99_ms", "{:.0f}"))),
              str(sum(values(data, p, lambda r: r["saturation"]["errors"])))]
             for p in ps]
-    out += table(["pair", "answers/s", "response p99 ms", "tasks done/s", "lag p50 ms", "lag p99 ms", "errors"],
-                 rows)
+    out += table(["pair", "answers/s", "response p99 ms", "tasks done/s", "lag p50 ms", "lag p99 ms",
+                  "errors"], rows)
 
     out += ["## 6. Backlog: answers outrun tasks", "",
             "The same run: tasks still pending when the last answer arrived, the time until the "
@@ -222,32 +209,31 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
              *(spread(values(data, p, lambda r, k=k: r["backlog"][k] / 1024), "{:.1f}")
                for k in ("rss_before_kib", "rss_peak_kib", "rss_after_kib"))]
             for p in ps]
-    out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"], rows)
+    out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"],
+                 rows)
 
     if data.get("profiles"):
-        out += ["## Where the time goes", "",
-                "Each framework's app under uvicorn inside cProfile, one endpoint at a time "
-                "(`bench/profile.py`). Own time per request on the event-loop thread, in µs under the "
-                "profiler (which inflates them: read the shares), and the functions whose own time "
-                "grew most against `/none`.", ""]
-        rows = []
-        for prof in data["profiles"]:
-            total = prof["total_us"]
-            for e in ENDPOINTS[1:]:
-                top = "; ".join(f"`{t['function']}` +{t['extra_us']:.1f}" for t in prof[e][:4])
-                rows.append([f"{prof['framework']}", f"`/{e}`", f"{total['none']:.0f} → {total[e]:.0f}",
-                             f"{total[e] / total['none'] - 1:+.0%}", top])
-        out += table(["framework", "endpoint", "µs/request (none → with task)", "change",
-                      "largest additions (µs/request)"], rows)
-        slow = [name(p) for p in fw_pairs
-                if statistics.median(ratios(data, p, rps("async-noop"), rps("none")) or [1.0]) < 0.9]
-        out += ["Pairs that lose more than 10% of their no-task throughput to a no-op `async def` "
-                f"task in this run: {', '.join(slow) or 'none'}. Every pair pays for the `def` task's "
-                "thread hop; the notes below read the profile.", ""]
+        out += section(data)
 
-    if NOTES.exists():
-        out += [NOTES.read_text().rstrip(), ""]
+    out += [reflow(fill(load(NOTES), data, FACTS, "bench/notes.md")).rstrip(), ""]
     return out
+
+
+def run_load(data: dict[str, Any]) -> str:
+    """The machine's load around the run, where the data has it (runs before it was recorded don't)."""
+    if "load_1m" not in data:
+        return ""
+    start, end = data["load_1m"]
+    return f"; load average (1 min) {start:.1f} at its start, {end:.1f} at its end"
+
+
+def readme_block(data: dict[str, Any]) -> str:
+    """README's headlines: bench/headlines.md filled from the data."""
+    return reflow(fill(load(HEADLINES), data, FACTS, "bench/headlines.md")).strip("\n")
+
+
+def write_readme(data: dict[str, Any], readme: Path = README) -> None:
+    readme.write_text(with_block(readme.read_text(), readme_block(data)))
 
 
 def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
@@ -292,7 +278,8 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     slow_ms = data["size"]["slow_ms"]
     bars("slow", f"Tasks of {slow_ms} ms at a fixed rate: response time and task lag (p99)", "ms",
          {"response p99": lambda p: values(data, p, lambda r: r["slow"]["response_p99_ms"]),
-          f"task lag p99 − {slow_ms} ms": lambda p: values(data, p, lambda r: r["slow"]["lag_p99_ms"] - data["size"]["slow_ms"])})
+          f"task lag p99 − {slow_ms} ms": lambda p: values(data, p,
+                                                           lambda r: r["slow"]["lag_p99_ms"] - slow_ms)})
     bars("blocking", "p99 latency of a plain endpoint while tasks block", "ms",
          {k: (lambda p, k=k: values(data, p, lambda r: r["blocking"][k]["p99_ms"]))
           for k in ("none", "async-block", "sync-block")})

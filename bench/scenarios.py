@@ -85,8 +85,10 @@ def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) ->
                 tasks.result()
             done = drain(http, size.drain_limit)[1]
             out["blocking"][kind] = {"p50_ms": plain.p50_ms, "p99_ms": plain.p99_ms, "rps": plain.rps,
-                                     "errors": plain.errors + max(0, tasks.result().sent - done["registered"])}
-        say(f"slow: answer p99 {out['slow']['response_p99_ms']:.1f} ms, lag p99 {out['slow']['lag_p99_ms']:.0f} ms;"
+                                     "errors": plain.errors
+                                     + max(0, tasks.result().sent - done["registered"])}
+        say(f"slow: answer p99 {out['slow']['response_p99_ms']:.1f} ms, "
+            f"lag p99 {out['slow']['lag_p99_ms']:.0f} ms;"
             f"  plain p99 {base.p99_ms:.1f} / async-block {out['blocking']['async-block']['p99_ms']:.1f}"
             f" / sync-block {out['blocking']['sync-block']['p99_ms']:.1f} ms")
 
@@ -105,7 +107,8 @@ def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) ->
                              "errors": max(load.errors, load.sent - done["registered"])}
         out["backlog"] = {"pending_at_stop": pending, "drain_s": drain_s, **rss.kib}
         say(f"saturation: {out['saturation']['tasks_per_s']:.0f} tasks/s, lag p99 "
-            f"{out['saturation']['lag_p99_ms']:.0f} ms; backlog {pending} pending, drained in {drain_s:.2f} s, "
+            f"{out['saturation']['lag_p99_ms']:.0f} ms; backlog {pending} pending, "
+            f"drained in {drain_s:.2f} s, "
             f"RSS {rss.kib['rss_before_kib'] // 1024}/{rss.kib['rss_peak_kib'] // 1024}/"
             f"{rss.kib['rss_after_kib'] // 1024} MiB")
     return out

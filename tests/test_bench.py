@@ -1,7 +1,17 @@
-"""The benchmark harness reads its generators right and takes its ratios side by side."""
+"""The benchmark harness reads its generators right and takes its ratios side by side; the
+page, README's headlines and the prose in them are what the committed data renders to."""
+
+import json
+import pstats
+import re
+from pathlib import Path
+
+import pytest
 
 from bench.load import parse_h2load, parse_wrk
-from bench.report import headlines, ratios
+from bench.profile_report import how_taken
+from bench.report import DATA, FACTS, HEADLINES, NOTES, README, headlines, ratios, readme_block, render
+from bench.template import PLACEHOLDER, Contradicted, block, load, names
 
 WRK_404 = """\
 Running 1s test @ http://127.0.0.1:45995/nope/1
@@ -57,13 +67,103 @@ def test_ratios_pair_runs_measured_side_by_side() -> None:
     assert "fastapi-uvicorn" in summary and summary.endswith("never reached the app): 4")
 
 
+def committed() -> dict:
+    return json.loads(DATA.read_text())
+
+
 def test_committed_benchmarks_page_matches_its_data() -> None:
     """docs/benchmarks.md is what `python -m bench --render` makes of docs/bench/bench.json."""
-    import json
-    from pathlib import Path
-
-    from bench.report import DATA, render
-
-    page = Path(DATA).parent.parent / "benchmarks.md"
-    assert page.read_text() == render(json.loads(DATA.read_text())), (
+    page = DATA.parent.parent / "benchmarks.md"
+    assert page.read_text() == render(committed()), (
         "docs/benchmarks.md is stale: run `python -m bench --render` (or `nox -s bench`)")
+
+
+def test_readme_headlines_match_the_data() -> None:
+    """README's block under "What a task costs" is bench/headlines.md filled from bench.json."""
+    assert block(README.read_text()) == readme_block(committed()), (
+        "README.md's headlines are stale: run `python -m bench --render` (or `nox -s bench`)")
+
+
+@pytest.mark.parametrize("template", [NOTES, HEADLINES], ids=lambda p: p.name)
+def test_prose_templates_write_no_number_by_hand(template: Path) -> None:
+    """Numbers in the prose are {facts}; digits may stand only in code spans, links and names (p99)."""
+    prose = re.sub(r"`[^`]*`|\[[^\]]*\]\([^)]*\)", "", load(template))
+    prose = PLACEHOLDER.sub("", prose)
+    assert not re.findall(r".{0,30}(?<!\w)\d.{0,30}", prose), f"{template.name} has numbers written by hand"
+    assert set(names(load(template))) <= set(FACTS), "a placeholder names no fact"
+
+
+def test_prose_phrases_its_comparisons_from_the_data() -> None:
+    data = committed()
+    for r in data["results"]:
+        if (r["framework"], r["server"]) == ("quart", "hypercorn"):
+            r["async-noop"]["rps"] = r["none"]["rps"] * 0.8
+    assert FACTS["async_over_threshold"](data) == "quart-hypercorn lost more than 10% in this run."
+    assert FACTS["async_where"](data) == "except in quart-hypercorn"
+    assert "cheap except in quart-hypercorn" in render(data)
+    for p in data["profiles"]:
+        p["async-noop"] = []
+    data["profiles"][2]["async-noop"] = [{"function": "utils/helpers.py:62(unwrap_partial)", "extra_us": 1.5}]
+    assert "Litestar's `unwrap_partial` (+1.5 µs) stands out of it; FastAPI's" in FACTS["async_named"](data)
+    data["profiles"][2]["async-noop"] = []
+    said = FACTS["async_named"](data)
+    assert said.startswith("none of the task's own functions stands out of it (FastAPI's")
+
+
+@pytest.mark.parametrize("break_it, says", [
+    (lambda d: d["profiles"][1]["sync-noop"].reverse(), "starlette's 2 largest additions on /sync-noop"),
+    (lambda d: d["profiles"][3]["async-noop"].clear(), "add_background_task"),
+    (lambda d: d["profiles"][0]["taken"].update(server_cpus=[0, 1]), "not all pinned to one core"),
+    (lambda d: [r["saturation"].update(answers_per_s=300) for r in d["results"]], "answers/s fell below"),
+    (lambda d: [r["saturation"].update(tasks_per_s=20) for r in d["results"]], "tasks/s far from"),
+    (lambda d: [r["blocking"]["async-block"].update(p99_ms=1.0) for r in d["results"]],
+     "is not 2 times worse"),
+], ids=["top two", "named function", "pinned", "answers", "pool", "lesson"])
+def test_prose_the_data_contradicts_is_not_published(break_it, says: str) -> None:
+    data = committed()
+    break_it(data)
+    with pytest.raises(Contradicted, match=re.escape(says)):
+        render(data)
+        readme_block(data)
+
+
+def test_the_page_says_how_the_profiles_were_taken_from_the_data() -> None:
+    data = committed()
+    taken = {"server_cpus": [0], "generator_cpus": [1], "cores": 2, "load_1m": [0.5, 1.25], "seconds": 3,
+             "connections": 8, "versions": data["versions"]}
+    for p in data["profiles"]:
+        p["taken"] = dict(taken)
+    assert "server pinned to core 0 and wrk to core 1 (every framework)" in how_taken(data)
+    assert "was 0.5 to 1.2 around them." in how_taken(data) and "Same versions" in how_taken(data)
+    data["profiles"][3]["taken"] = {**taken, "server_cpus": [0, 1], "generator_cpus": [0, 1],
+                                    "load_1m": [3.0, 3.5]}
+    said = how_taken(data)
+    assert "not pinned apart: server on cores 0 and 1, wrk on cores 0 and 1 (quart)" in said
+    assert "above the machine's 2 cores" in said
+    del data["profiles"][0]["taken"]
+    assert how_taken(data).startswith("How the profiles of fastapi were taken (pinned or not")
+
+
+def test_profile_additions_are_taken_round_by_round_then_the_median() -> None:
+    from bench.profile import additions
+
+    none = [{"loop": 10.0, "send": 5.0}, {"loop": 30.0, "send": 5.0}, {"loop": 10.0, "send": 5.0}]
+    task = [{"loop": 12.0, "send": 9.0, "hop": 3.0}, {"loop": 32.0, "send": 9.0, "hop": 3.0},
+            {"loop": 11.0, "send": 90.0, "hop": 3.0}]  # a burst of other work lands in one round's send
+    found = additions({"none": none, "sync-noop": task})
+    assert found["sync-noop"] == [{"function": "send", "extra_us": 4.0}, {"function": "hop", "extra_us": 3.0},
+                                  {"function": "loop", "extra_us": 2.0}]
+    assert found["total_us"] == {"none": 15.0, "sync-noop": 44.0}  # totals 24, 44, 104
+
+
+def test_the_profiler_writes_its_stats_whole_under_the_final_name(tmp_path: Path, monkeypatch) -> None:
+    """The reader waits for the final name: it must appear only once the stats are complete."""
+    from bench import profiled
+
+    out = tmp_path / "x.prof"
+    monkeypatch.setenv("AFTERWARD_PROFILE", str(out))
+    profiled.start()
+    sum(range(1000))
+    profiled.stop()
+    assert [f.name for f in tmp_path.iterdir()] == ["x.prof"]
+    assert pstats.Stats(str(out)).total_calls > 0  # type: ignore[attr-defined]
