@@ -34,7 +34,7 @@ __all__ = ["FLIPS", "Flip", "flip_for", "plan"]
 
 FLIPS = Path(__file__).with_name("flips.toml")
 #: The sample CI runs: every property on two pairs, both servers and both ways of running tasks.
-SAMPLE = {("fastapi", "uvicorn"), ("quart", "hypercorn")}
+SAMPLE = {("fastapi", "hypercorn"), ("quart", "uvicorn")}
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Flip:
     server_args: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     timing: bool = field(default=False, compare=False)  # one probe serves a flip's timing and other cells
+    race: str = field(default="", compare=False)  # why this flip is known not to decide every time
 
     def tag(self) -> str:
         """A short id for test names: the knobs, or the setting."""
@@ -69,7 +70,8 @@ def flip_for(prop: str, framework: str, server: str, table: dict[str, dict[str, 
             if unknown:
                 raise ValueError(f"{FLIPS.name} [{prop}] {key}: unknown knob(s) {', '.join(sorted(unknown))}")
             return Flip(tuple(raw.get("knobs", ())), tuple(raw.get("server_args", ())),
-                        tuple(sorted(raw.get("env", {}).items())), bool(raw.get("timing", False)))
+                        tuple(sorted(raw.get("env", {}).items())), bool(raw.get("timing", False)),
+                        raw.get("race", ""))
     return None
 
 
@@ -133,10 +135,12 @@ def main(argv: list[str] | None = None) -> int:
             outcomes[row["property"], row["framework"], row["server"]].append(outcome(row))
     wanted = [(p, f, s, flip) for flip, cells in groups.items() for (p, f, s) in cells if (f, s) in pairs]
     cells_out = sorted(({"property": p, "framework": f, "server": s, "flip": flip.describe(), "timing": flip.timing,
+                         "race": flip.race,
                          "runs": len(outcomes[p, f, s]), "flipped": outcomes[p, f, s].count("flipped"),
                          "other": sorted({o for o in outcomes[p, f, s] if o != "flipped"})}
                         for p, f, s, flip in wanted), key=lambda c: (c["property"], c["framework"], c["server"]))
-    failed = [c for c in cells_out if c["runs"] == 0 or c["flipped"] != c["runs"]]
+    failed = [c for c in cells_out if c["runs"] == 0 or c["flipped"] != c["runs"] and not c["race"]]
+    racy = [c for c in cells_out if c["race"] and c["runs"]]
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({"repeat": args.repeat, "cells": cells_out,
                                        "without_wrong_probe": [list(m) for m in missing],
@@ -146,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     for c in failed:
         print(f"NOT FLIPPED EVERY TIME {c['property']} [{c['framework']}-{c['server']}]: "
               f"{c['flipped']}/{c['runs']} ({c['flip']}) {'; '.join(c['other'])}")
-    print(f"{len(cells_out) - len(failed)}/{len(cells_out)} cells flipped every time "
+    for c in racy:
+        print(f"KNOWN RACE {c['property']} [{c['framework']}-{c['server']}]: flipped {c['flipped']}/{c['runs']} "
+              f"({c['flip']}): {c['race']}")
+    print(f"{len(cells_out) - len(failed) - len(racy)}/{len(cells_out)} cells flipped every time "
           f"({sum(c['runs'] for c in cells_out)} runs, {time.monotonic() - started:.0f} s); "
-          f"{len(missing)} without a wrong probe; report: {args.report}")
+          f"{len(racy)} with a known race; {len(missing)} without a wrong probe; report: {args.report}")
     return 1 if failed or missing else 0
 
 
