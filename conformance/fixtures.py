@@ -101,8 +101,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--repeat", type=int, default=1, metavar="N",
                     help="with --flips: run the flips marked `timing` N times")
     group.addoption("--server-arg", action="append", default=[], metavar="ARG",
-                    help="one more argument for every server command line (`--server-arg=--graceful-timeout=5`); "
-                         "the suite's own tests use it to run a probe under a setting that flips a property")
+                    help="one more argument for every server command line "
+                         "(`--server-arg=--graceful-timeout=5`); the suite's own tests use it to run a probe "
+                         "under a setting that flips a property")
 
 
 def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.declared import properties
-from conformance.probes.tasks import FLIP_ENV, KNOBS
+from conformance.probes.tasks import KNOBS
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 __all__ = ["FLIPS", "Flip", "flip_for", "plan"]
@@ -61,7 +61,8 @@ def _load() -> dict[str, dict[str, Any]]:
     return tomllib.loads(FLIPS.read_text(encoding="utf-8"))
 
 
-def flip_for(prop: str, framework: str, server: str, table: dict[str, dict[str, Any]] | None = None) -> Flip | None:
+def flip_for(prop: str, framework: str, server: str,
+             table: dict[str, dict[str, Any]] | None = None) -> Flip | None:
     spec = (table or _load()).get(prop, {})
     for key in (f"{framework}.{server}", framework, f"*.{server}", "*"):
         if key in spec:
@@ -134,11 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         if "flip" in row:
             outcomes[row["property"], row["framework"], row["server"]].append(outcome(row))
     wanted = [(p, f, s, flip) for flip, cells in groups.items() for (p, f, s) in cells if (f, s) in pairs]
-    cells_out = sorted(({"property": p, "framework": f, "server": s, "flip": flip.describe(), "timing": flip.timing,
-                         "race": flip.race,
+    cells_out = sorted(({"property": p, "framework": f, "server": s, "flip": flip.describe(),
+                         "timing": flip.timing, "race": flip.race,
                          "runs": len(outcomes[p, f, s]), "flipped": outcomes[p, f, s].count("flipped"),
                          "other": sorted({o for o in outcomes[p, f, s] if o != "flipped"})}
-                        for p, f, s, flip in wanted), key=lambda c: (c["property"], c["framework"], c["server"]))
+                        for p, f, s, flip in wanted),
+                       key=lambda c: (c["property"], c["framework"], c["server"]))
     failed = [c for c in cells_out if c["runs"] == 0 or c["flipped"] != c["runs"] and not c["race"]]
     racy = [c for c in cells_out if c["race"] and c["runs"]]
     args.report.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"NOT FLIPPED EVERY TIME {c['property']} [{c['framework']}-{c['server']}]: "
               f"{c['flipped']}/{c['runs']} ({c['flip']}) {'; '.join(c['other'])}")
     for c in racy:
-        print(f"KNOWN RACE {c['property']} [{c['framework']}-{c['server']}]: flipped {c['flipped']}/{c['runs']} "
+        print(f"KNOWN RACE {c['property']} [{c['framework']}-{c['server']}]: "
+              f"flipped {c['flipped']}/{c['runs']} "
               f"({c['flip']}): {c['race']}")
     print(f"{len(cells_out) - len(failed) - len(racy)}/{len(cells_out)} cells flipped every time "
           f"({sum(c['runs'] for c in cells_out)} runs, {time.monotonic() - started:.0f} s); "

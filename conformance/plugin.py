@@ -218,9 +218,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Cells declared not applicable or by construction are reported with their reason; on a full run, a declared
-    cell that no test measured is a mismatch, so no cell is ever silently empty."""
-    seen = {(r["framework"], r["server"]) for r in rows if r["tier"] == "semantics" and r["framework"] in FRAMEWORKS}
+    """Cells declared not applicable or by construction are reported with their reason; on a full
+    run, a declared cell that no test measured is a mismatch, so no cell is ever silently empty."""
+    seen = {(r["framework"], r["server"]) for r in rows
+            if r["tier"] == "semantics" and r["framework"] in FRAMEWORKS}
     measured = {(r["framework"], r["server"], r["property"]) for r in rows}
     full = not config.getoption("keyword") and not config.getoption("markexpr")
     out = []

@@ -62,14 +62,17 @@ def check_app(app: str) -> str | None:
     try:
         found = json.loads(run.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        return f"--app {app}: importing it ended the interpreter ({run.returncode}): {run.stderr.strip()[-300:]}"
+        return (f"--app {app}: importing it ended the interpreter ({run.returncode}): "
+                f"{run.stderr.strip()[-300:]}")
     if found["problem"] == "import":
         where = ", ".join(p or "." for p in found["path"])
-        return f"--app {app}: cannot import it ({found['error']}); looked in {where} (and the installed packages)"
+        return (f"--app {app}: cannot import it ({found['error']}); "
+                f"looked in {where} (and the installed packages)")
     if found["problem"] == "attr":
         return f"--app {app}: {found['error']} (it has: {', '.join(found['names']) or 'nothing public'})"
     if found["problem"] == "asgi":
-        return f"--app {app}: {found['error']} is not an ASGI app (an async callable taking scope, receive, send)"
+        return (f"--app {app}: {found['error']} is not an ASGI app "
+                "(an async callable taking scope, receive, send)")
     return None
 
 

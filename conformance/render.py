@@ -57,8 +57,9 @@ def _abbreviation(pair: str) -> str:
 
 
 #: Long values in the terminal's matrix, and what they are shortened to.
-ABBREVIATIONS = {"event loop": "loop", "worker thread": "thread", "unbounded": "unbnd", "response only": "resp",
-                 "handler only": "handlr", "by construction": "constr", "endpoint fails (500)": "fails",
+ABBREVIATIONS = {"event loop": "loop", "worker thread": "thread", "unbounded": "unbnd",
+                 "response only": "resp", "handler only": "handlr", "by construction": "constr",
+                 "endpoint fails (500)": "fails",
                  "function: before, request: after": "f<t<r"}
 
 

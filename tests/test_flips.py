@@ -23,7 +23,8 @@ def test_a_cell_the_probe_decides_is_by_construction_and_has_no_wrong_probe() ->
     declared = cell("dependency_task_runs_first", "litestar", "uvicorn")
     assert declared is not None and declared.by_construction and not declared.measured
     groups, _ = plan([("litestar", "uvicorn")])
-    assert ("dependency_task_runs_first", "litestar", "uvicorn") not in [c for cs in groups.values() for c in cs]
+    planned = [c for cells in groups.values() for c in cells]
+    assert ("dependency_task_runs_first", "litestar", "uvicorn") not in planned
 
 
 def test_the_sample_of_wrong_probes_is_reported_as_mismatches(tmp_path: Path) -> None:
@@ -42,10 +43,12 @@ def test_a_server_that_never_exits_on_sigterm_is_a_mismatch(tmp_path: Path) -> N
     """The exit code is compared, not only recorded: the task finishes, the server hangs."""
     report = tmp_path / "report.json"
     run = subprocess.run(
-        [sys.executable, "-m", "conformance", "--tier", "semantics", "--framework", "fastapi", "--server", "uvicorn",
-         "--workers", "0", "--report", str(report), "--", "-k", "test_sigterm_lets_short_task_finish"],
+        [sys.executable, "-m", "conformance", "--tier", "semantics", "--framework", "fastapi",
+         "--server", "uvicorn", "--workers", "0", "--report", str(report),
+         "--", "-k", "test_sigterm_lets_short_task_finish"],
         cwd=REPO, env={**os.environ, "AFTERWARD_PROBE_FLIP": "ignore_term"}, capture_output=True, text=True,
         timeout=300)
-    rows = [r for r in json.loads(report.read_text())["results"] if r["property"] == "sigterm_lets_short_task_finish"]
+    rows = [r for r in json.loads(report.read_text())["results"]
+            if r["property"] == "sigterm_lets_short_task_finish"]
     assert run.returncode == 1, run.stdout[-2000:]
     assert [(r["observed"], r["exit_code"], r["passed"]) for r in rows] == [(True, None, False)]

@@ -28,8 +28,9 @@ def test_measures_and_passes(server, metric):
 def run_plugin(tmp_path: Path, source: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
     (tmp_path / "test_subject.py").write_text(source)
     report = tmp_path / "report.json"
-    run = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_subject.py"), "-p", "no:cacheprovider",
-                          "-p", "conformance.fixtures", "-p", "conformance.plugin", "--report", str(report),
+    run = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_subject.py"),
+                          "-p", "no:cacheprovider", "-p", "conformance.fixtures", "-p", "conformance.plugin",
+                          "--report", str(report),
                           "--rootdir", str(tmp_path)],
                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
                          text=True, timeout=120)

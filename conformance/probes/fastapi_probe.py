@@ -7,7 +7,8 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from conformance.probes.tasks import async_task, dependency_task, flipped, handle, observe, ping, register_sync
+from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
+                                       register_sync)
 from shared.recorder import record
 
 api = FastAPI()

@@ -7,7 +7,8 @@ from litestar.background_tasks import BackgroundTask, BackgroundTasks
 from litestar.di import Provide
 from litestar.response import Stream
 
-from conformance.probes.tasks import async_task, dependency_task, flipped, handle, observe, ping, register_sync
+from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
+                                       register_sync)
 
 
 def dep(rid: str, request: Request) -> list[BackgroundTask]:
@@ -54,7 +55,8 @@ async def health() -> dict[str, str]:
 async def task_group(rid: str, request: Request) -> Response[dict[str, str]]:
     found: list[BackgroundTask] = []
     await handle(rid, request.query_params, lambda fn, *args: found.append(BackgroundTask(fn, *args)))
-    return Response({"rid": rid}, background=BackgroundTasks(found, run_in_task_group=not flipped("no_task_group")))
+    grouped = not flipped("no_task_group")
+    return Response({"rid": rid}, background=BackgroundTasks(found, run_in_task_group=grouped))
 
 
 @post("/handler-background/{rid:str}", status_code=200,

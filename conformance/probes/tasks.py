@@ -21,7 +21,8 @@ from typing import Any
 from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
 from shared.recorder import record
 
-__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "flipped", "handle", "observe", "steps"]
+__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "flipped", "handle", "observe",
+           "steps"]
 
 #: Set by handlers (`?ctx=before|after`), read by tasks.
 CTX: ContextVar[str | None] = ContextVar("afterward_probe", default=None)
