@@ -305,7 +305,8 @@ def observe(app: ASGIApp) -> ASGIApp:
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 record("response_complete", rid)
-                _sent.setdefault(rid, asyncio.Event()).set()
+                if flipped("defer"):  # only the wrong probe that waits for it keeps one per request
+                    _sent.setdefault(rid, asyncio.Event()).set()
                 if flipped("hold_final"):
                     await send({**message, "more_body": True})
                     held.append({"type": "http.response.body", "body": b"", "more_body": False})
