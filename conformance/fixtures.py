@@ -7,6 +7,8 @@ worker, writes its events and log to files the test names, and is killed by PID.
 
 With `--flips`, every semantics test runs instead on its pair's wrong probe
 (`conformance/flips.toml`): a pair then carries the flip, and its probe starts with it.
+With `--recipe NAME`, every semantics test runs on the recipe's pairs with the recipe
+(`conformance/recipes.toml`) applied to the probe, and expects the cells it claims.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 from conformance.flips import Flip, flip_for
 from conformance.gates import GATES_ENV, GateServer
 from conformance.probes.tasks import FLIP_ENV
+from conformance.recipes import RECIPE_ENV, recipes
 from shared.recorder import EVENTS_ENV, read_events
 from shared.servers import FRAMEWORKS, SERVERS, LiveServer
 from shared.sink import SmtpSink
@@ -39,9 +42,11 @@ class Pair:
     server: str
     app: str
     flip: Flip | None = None
+    recipe: str = ""
 
     def __str__(self) -> str:
-        return f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
+        return (f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
+                + (f"+{self.recipe}" if self.recipe else ""))
 
 
 @dataclass
@@ -104,6 +109,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="one more argument for every server command line "
                          "(`--server-arg=--graceful-timeout=5`); the suite's own tests use it to run a probe "
                          "under a setting that flips a property")
+    group.addoption("--recipe", choices=sorted(recipes()), metavar="NAME",
+                    help="run each semantics test with this recipe (conformance/recipes.toml) applied to the "
+                         "probe, on the recipe's pairs, expecting the cells it claims")
 
 
 def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
@@ -127,6 +135,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
         prop = metafunc.function.__name__.removeprefix("test_")
         pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and c.measured]
+        recipe = metafunc.config.getoption("--recipe")
+        if recipe:
+            pairs = [Pair(p.framework, p.server, p.app, recipe=recipe) for p in pairs
+                     if (p.framework, p.server) in recipes()[recipe].pairs()]
         if metafunc.config.getoption("--flips"):
             flips = {p: flip_for(prop, p.framework, p.server) for p in pairs}
             pairs = [Pair(p.framework, p.server, p.app, f) for p, f in flips.items() if f is not None]
@@ -204,6 +216,9 @@ def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, co
     if pair.flip is not None:
         env |= {FLIP_ENV: ",".join(pair.flip.knobs), **dict(pair.flip.env)}
     args = [*config.getoption("--server-arg"), *(pair.flip.server_args if pair.flip else ())]
+    if pair.recipe:
+        env[RECIPE_ENV] = pair.recipe
+        args += recipes()[pair.recipe].server_args
     return start_live(pair, sink, workdir, args, **env)
 
 

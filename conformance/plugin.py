@@ -17,6 +17,7 @@ import pytest
 from conformance import render
 from conformance.declared import cell, properties
 from conformance.fixtures import Pair
+from conformance.recipes import overlay
 from shared.servers import FRAMEWORKS
 
 KEY = "afterward"
@@ -34,6 +35,8 @@ def _row(pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed:
          **extra: Any) -> dict[str, Any]:
     if pair.flip is not None:  # a wrong probe's row: `passed` False is what its run wants
         extra["flip"] = pair.flip.describe()
+    if pair.recipe:
+        extra["recipe"] = pair.recipe
     return {"framework": pair.framework, "server": pair.server, "tier": tier, "property": prop,
             "expected": expected, "observed": observed, "passed": passed, **extra}
 
@@ -48,7 +51,9 @@ def resolve(value: Any) -> Any:
 @pytest.fixture
 def expected(request: pytest.FixtureRequest, pair: Pair) -> Any:
     """The declared value of this test's property for this pair (rules resolved)."""
-    declared = cell(request.node.originalname.removeprefix("test_"), pair.framework, pair.server)
+    prop = request.node.originalname.removeprefix("test_")
+    declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
+                       pair.server)
     return None if declared is None else resolve(declared.value)
 
 
@@ -67,7 +72,8 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
     prop = request.node.originalname.removeprefix("test_")
 
     def compare(observed: Any, **extra: Any) -> None:
-        declared = cell(prop, pair.framework, pair.server)
+        declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
+                           pair.server)
         assert declared is not None, f"{prop} has no declared cell for {pair}"
         expected = resolve(declared.value)
         shown = expected if expected == declared.value else f"{declared.value[1:]} = {expected}"

@@ -14,6 +14,7 @@ probes and checks that each is reported as a mismatch.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import time
@@ -208,7 +209,7 @@ def _pool(thread_name: str) -> str:
         return "anyio"
     if thread_name.startswith("asyncio_"):
         return "loop default executor"
-    return thread_name
+    return re.sub(r"_\d+$", "", thread_name)  # an executor of the app's own: its `thread_name_prefix`
 
 
 def test_sync_task_thread(probe: Live, check: Any) -> None:

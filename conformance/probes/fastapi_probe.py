@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
-                                       register_sync)
+                                       register_sync, with_recipe)
 from shared.recorder import record
 
 api = FastAPI()
@@ -84,4 +84,4 @@ async def yield_dep(rid: str, background_tasks: BackgroundTasks,
     return {"rid": rid}
 
 
-app = observe(api)
+app = observe(with_recipe(api))

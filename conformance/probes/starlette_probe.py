@@ -8,7 +8,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from conformance.probes.tasks import dependency_task, handle, observe, ping, register_sync
+from conformance.probes.tasks import (dependency_task, handle, observe, ping, recipe_part, register_sync,
+                                       with_recipe)
+
+BackgroundTasks = recipe_part("tasks", BackgroundTasks)  # a recipe's class, where one is applied
 
 
 async def tasks(request: Request) -> JSONResponse:
@@ -44,10 +47,10 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = observe(Starlette(routes=[
+app = observe(with_recipe(Starlette(routes=[
     Route("/tasks/{rid}", tasks, methods=["POST"]),
     Route("/stream/{rid}", stream, methods=["POST"]),
     Route("/sync-endpoint/{rid}", sync_endpoint, methods=["POST"]),
     Route("/ping/{rid}", ping_route),
     Route("/health", health),
-]))
+])))

@@ -5,12 +5,17 @@ A wrong probe is a probe started with `AFTERWARD_PROBE_FLIP=knob,...`: each knob
 thing about how tasks are registered or run (`KNOBS`), so that a property's observation
 must come out differently. `conformance/flips.toml` says which knobs flip which cell, and
 `python -m conformance.flips` checks that the suite reports each as a mismatch.
+
+A probe started with `AFTERWARD_PROBE_RECIPE=name` uses the parts of `recipes/<name>.py` that
+`conformance/recipes.toml` names (`recipe_part`) in place of its own: the app it serves, the
+way it adds a task, the framework's `BackgroundTasks` class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -22,7 +27,7 @@ from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
 from shared.recorder import record
 
 __all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "flipped", "handle", "observe",
-           "steps"]
+           "recipe_part", "steps", "with_recipe"]
 
 #: Set by handlers (`?ctx=before|after`), read by tasks.
 CTX: ContextVar[str | None] = ContextVar("afterward_probe", default=None)
@@ -62,6 +67,20 @@ if _knobs - set(KNOBS):
 
 def flipped(knob: str) -> bool:
     return knob in _knobs
+
+
+def recipe_part(part: str, default: Any) -> Any:
+    """What the probe's recipe puts in place of `default` (`apply`, `add` or `tasks`), or `default`."""
+    from conformance.recipes import RECIPE_ENV, recipes
+
+    name = os.environ.get(RECIPE_ENV)
+    attr = getattr(recipes()[name], part) if name else ""
+    return getattr(importlib.import_module(recipes()[name].module), attr) if attr else default
+
+
+def with_recipe(app: Any) -> Any:
+    """The framework's app, as the probe's recipe (if any) sets it up."""
+    return recipe_part("apply", lambda same: same)(app)
 
 
 class TaskFailure(RuntimeError):
