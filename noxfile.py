@@ -16,13 +16,26 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEPENDENCIES = PYPROJECT["project"]["dependencies"]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
+DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
 #: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
 TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
 #: Prints `name==version` for every installed distribution: the record and the constraints.
 FREEZE = ("import importlib.metadata as m; "
           "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
+#: The browser the docs are checked in, from Debian's packages: program -> package.
+BROWSER = {"chromium": "chromium"}
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
+
+
+def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> None:
+    """Install from Debian's packages the programs not on PATH (program -> package)."""
+    missing = [package for program, package in programs.items() if not shutil.which(program)]
+    if missing:
+        session.log(f"installing {what} from Debian's packages: {' '.join(missing)}")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True,
+                    env={"DEBIAN_FRONTEND": "noninteractive"})
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -98,3 +111,26 @@ def bench(session: nox.Session) -> None:
                     env={"DEBIAN_FRONTEND": "noninteractive"})
     install(session, *BENCH)
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def recipes(session: nox.Session) -> None:
+    """Every recipe (recipes/, conformance/recipes.toml) applied to the probe changes exactly what it claims."""
+    install(session)
+    session.run("python", "-m", "conformance.recipes", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The site: generated pages, `mkdocs build --strict` into build/site, checked in Chromium (`-- serve`)."""
+    install(session, *DOCS)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("python", "-m", "docs_site")
+    if session.posargs[:1] == ["serve"]:
+        address = session.posargs[1] if len(session.posargs) > 1 else "127.0.0.1:8000"
+        session.run("python", "-m", "mkdocs", "serve", "--strict", "--dev-addr", address)
+        return
+    session.run("python", "-m", "mkdocs", "build", "--strict")
+    apt_install(session, BROWSER, "the browser")
+    session.run("python", "-m", "docs_site.browser", "--self-test")
+    session.run("python", "-m", "docs_site.browser", "build/site", "--screenshots", "docs/screenshots")
