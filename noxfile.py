@@ -115,14 +115,16 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def recipes(session: nox.Session) -> None:
-    """Every recipe (recipes/, conformance/recipes.toml) applied to the probe changes exactly what it claims."""
+    """Each recipe (recipes/) applied to the probe changes exactly the cells it claims; wrong claims fail."""
     install(session)
     session.run("python", "-m", "conformance.recipes", *session.posargs)
+    if not session.posargs:
+        session.run("python", "-m", "conformance.recipes", "--wrong")
 
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The site: generated pages, `mkdocs build --strict` into build/site, checked in Chromium (`-- serve`)."""
+    """The site: generated pages, `mkdocs build --strict` into build/site, checked in Chromium (`-- serve`)"""
     install(session, *DOCS)
     session.env["NO_MKDOCS_2_WARNING"] = "1"
     session.run("python", "-m", "docs_site")

@@ -9,12 +9,18 @@ was not measured, or any mismatch, fails the run.
 
     python -m conformance.recipes                          # every recipe
     python -m conformance.recipes --recipe quart_task_order
+    python -m conformance.recipes --wrong                  # wrong claims, each of which must fail
+
+`--wrong` runs `conformance/wrong_recipes.toml`: real recipes with claims that are wrong
+(a change left out, a change that does not happen), and succeeds only when every one of them
+fails: the check can tell.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,7 +37,10 @@ from shared.servers import FRAMEWORKS, REPO, SERVERS
 __all__ = ["RECIPES", "RECIPE_ENV", "Recipe", "overlay", "recipes"]
 
 RECIPES = Path(__file__).with_name("recipes.toml")
+WRONG = Path(__file__).with_name("wrong_recipes.toml")
 RECIPE_ENV = "AFTERWARD_PROBE_RECIPE"
+#: Another table of recipes in place of `RECIPES`, for every process the run starts (`--wrong`).
+TABLE_ENV = "AFTERWARD_RECIPES_TABLE"
 _CELL_KEYS = {"value", "also", "why"}
 
 
@@ -40,6 +49,7 @@ class Recipe:
     name: str
     title: str
     frameworks: tuple[str, ...]
+    file: str = ""  # the module's name in recipes/, when it is not the recipe's
     servers: tuple[str, ...] = ()  # empty: every server
     apply: str = ""
     add: str = ""
@@ -49,11 +59,11 @@ class Recipe:
 
     @property
     def module(self) -> str:
-        return f"recipes.{self.name}"
+        return f"recipes.{self.file or self.name}"
 
     @property
     def path(self) -> Path:
-        return REPO / "recipes" / f"{self.name}.py"
+        return REPO / "recipes" / f"{self.file or self.name}.py"
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(f, s) for f in self.frameworks for s in (self.servers or SERVERS)]
@@ -69,12 +79,16 @@ class Recipe:
         return [(p, f, s) for p in self.claims for f, s in self.pairs() if self.claim(p, f, s) is not None]
 
 
-@cache
 def recipes() -> dict[str, Recipe]:
-    data = tomllib.loads(RECIPES.read_text(encoding="utf-8"))
-    return {name: Recipe(name, body["title"], tuple(body["frameworks"]), tuple(body.get("servers", ())),
-                         body.get("apply", ""), body.get("add", ""), body.get("tasks", ""),
-                         tuple(body.get("server_args", ())), body.get("claims", {}))
+    return load(Path(os.environ.get(TABLE_ENV) or RECIPES))
+
+
+@cache
+def load(table: Path) -> dict[str, Recipe]:
+    data = tomllib.loads(table.read_text(encoding="utf-8"))
+    return {name: Recipe(name, body["title"], tuple(body["frameworks"]), body.get("file", ""),
+                         tuple(body.get("servers", ())), body.get("apply", ""), body.get("add", ""),
+                         body.get("tasks", ""), tuple(body.get("server_args", ())), body.get("claims", {}))
             for name, body in data.items()}
 
 
@@ -87,10 +101,10 @@ def overlay(declared: Cell | None, recipe: str, prop: str, framework: str, serve
                    also={**declared.also, **claim.get("also", {})})
 
 
-def check_table() -> list[str]:
+def check_table(table: dict[str, Recipe] | None = None) -> list[str]:
     """What is wrong with the table itself: unknown names, missing files, claims that change nothing."""
     problems = []
-    for recipe in recipes().values():
+    for recipe in (recipes() if table is None else table).values():
         if not recipe.path.exists():
             problems.append(f"{recipe.name}: no file {recipe.path.relative_to(REPO)}")
         if not (recipe.apply or recipe.add or recipe.tasks or recipe.server_args):
@@ -141,9 +155,15 @@ def run(recipe: Recipe, report: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.recipes", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", action="append", default=[], choices=sorted(recipes()))
-    parser.add_argument("--report", type=Path, default=REPO / "reports" / "recipes.json")
+    parser.add_argument("--recipe", action="append", default=[],
+                        choices=sorted(load(RECIPES)) + sorted(load(WRONG)))
+    parser.add_argument("--wrong", action="store_true",
+                        help=f"run {WRONG.name}: every recipe there must fail")
+    parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
+    if args.wrong:
+        os.environ[TABLE_ENV] = str(WRONG)  # the suite, and the probes it starts, read this table
+    args.report = args.report or REPO / "reports" / ("recipes-wrong.json" if args.wrong else "recipes.json")
     problems = check_table()
     for line in problems:
         print(f"TABLE {line}")
@@ -160,13 +180,17 @@ def main(argv: list[str] | None = None) -> int:
                          "claimed": [f"{p} [{f}-{s}]" for p, f, s in recipe.claimed_cells()],
                          "problems": problems, "seconds": round(time.monotonic() - begun)}
             for line in problems:
-                print(f"RECIPE {name}: {line}")
+                print(f"{'caught' if args.wrong else 'RECIPE'} {name}: {line}")
             print(f"recipe {name}: {'FAILED' if problems else 'ok'}, {len(rows)} cells on "
                   f"{len(recipe.pairs())} pairs, {len(recipe.claimed_cells())} claimed "
                   f"({time.monotonic() - begun:.0f} s)")
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps({"recipes": out, "seconds": round(time.monotonic() - started)},
                                       indent=1) + "\n")
+    if args.wrong:
+        print(f"{failed}/{len(out)} wrong recipes caught ({time.monotonic() - started:.0f} s); "
+              f"report: {args.report}")
+        return 0 if failed == len(out) else 1
     print(f"{len(out) - failed}/{len(out)} recipes change exactly what they claim "
           f"({time.monotonic() - started:.0f} s); report: {args.report}")
     return 1 if failed else 0

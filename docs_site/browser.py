@@ -119,7 +119,8 @@ def check_site(site: Path, shots: Path | None = None, pages: list[str] | None = 
                 answer = page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
                 if answer is None or answer.status != 200:
                     problems.append(f"answered {answer.status if answer else 'nothing'}")
-                ids[urldefrag(page.url)[0]] = set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
+                found = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+                ids[urldefrag(page.url)[0]] = set(found)
                 hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
                 links += [(url, h) for h in hrefs if h.startswith(root)]
                 page.close()

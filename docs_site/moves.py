@@ -43,7 +43,8 @@ def shown(cell: Cell | None) -> str:
         return "n/a"
     if cell.by_construction:
         return "by construction"
-    value = cell.value[1:] if isinstance(cell.value, str) and cell.value.startswith("=") else short(cell.value)
+    rule = isinstance(cell.value, str) and cell.value.startswith("=")
+    value = cell.value[1:] if rule else short(cell.value)
     return value + ("".join(f" | {k}={v}" for k, v in cell.also.items()) if cell.also else "")
 
 
@@ -119,7 +120,8 @@ def _recipe_block(recipe: Recipe, level: str = "###") -> list[str]:
         declared = shown(properties()[prop].cell(framework, server))
         claimed = shown(Cell(claim["value"], also={**properties()[prop].cell(framework, server).also,
                                                     **claim.get("also", {})}))
-        grouped.setdefault((prop, declared, claimed, claim.get("why", "")), []).append(f"{framework}-{server}")
+        key = (prop, declared, claimed, claim.get("why", ""))
+        grouped.setdefault(key, []).append(f"{framework}-{server}")
     for (prop, declared, claimed, why), pairs in grouped.items():
         out.append(f"| [`{prop}`](semantics.md#{prop}) | {', '.join(pairs)} | {_code(declared)} | "
                    f"{_code(claimed)} | {why} |")
