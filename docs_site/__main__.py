@@ -34,7 +34,7 @@ def home() -> str:
         "- [Semantics](semantics.md): the matrix, every cell measured and linked to its source.",
         "- [Benchmarks](benchmarks.md): what a task costs. [Reliability](reliability.md): what is lost, "
         "and when.",
-        "- [The spec](spec.md): the clauses every app implements.", "",
+        "- [The spec](../shared/SPEC.md): the clauses every app implements.", "",
         "## Where the frameworks differ", "",
         "The properties on which the declared values differ (per server where the server decides):", "",
         *table, ""])

@@ -2,7 +2,7 @@
 
 - The navigation lists every page under docs/ (new pages join it without an edit here):
   the ones in `ORDER` first, in that order, then the rest by name; a folder is a section.
-- `spec.md` is `shared/SPEC.md`, included at build time.
+- `spec.md` is `shared/SPEC.md`, included at build time; links to that file lead there.
 - A link from a page to a repository file outside docs/ (`../frameworks/quart_app.py`) goes
   to a page of the site that shows that file (`source/frameworks/quart_app.py/`), built from
   the file at build time; a link to a folder, to a page listing its files.
@@ -73,6 +73,8 @@ def _outside(docs: Path, base: Path, link: str) -> Path | None:
 
 
 def _source_uri(target: Path) -> str:
+    if target == SPEC:
+        return "spec.md"  # the site's page for it
     rel = target.relative_to(REPO).as_posix()
     return f"{SOURCE}/{rel}/index.md" if target.is_dir() else f"{SOURCE}/{rel}.md"
 
@@ -93,7 +95,7 @@ def _source_page(target: Path) -> str:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     docs = Path(config.docs_dir)
     files.append(File.generated(config, "spec.md", content=SPEC.read_text(encoding="utf-8")))
-    for target in sorted(_targets(docs)):
+    for target in sorted(_targets(docs) - {SPEC}):
         files.append(File.generated(config, _source_uri(target), content=_source_page(target)))
     return files
 

@@ -164,22 +164,18 @@ def move_page(old: str, new: str) -> str:
     if found:
         out += [f"{len(found)} declared propert{'y' if len(found) == 1 else 'ies'} change"
                 f"{'s' if len(found) == 1 else ''}; each was measured on both frameworks by the conformance "
-                "suite.", "",
-                f"| property | servers | {a} | {b} | what breaks |", "|---|---|---|---|---|"]
+                "suite. What breaks, and why, is below the table.", "",
+                f"| property | servers | {a} | {b} |", "|---|---|---|---|"]
         for c in found:
             out.append(f"| [`{c.prop.name}`](../semantics.md#{c.prop.name}) | {_servers(c.servers)} | "
-                       f"{_code(c.old)} | {_code(c.new)} | {c.breaks} |")
-        out += ["", "Why, in the new framework:", ""]
-        whys: dict[str, list[str]] = {}
+                       f"{_code(c.old)} | {_code(c.new)} |")
+        out += ["", "### What breaks", ""]
         for c in found:
             cell = c.new_cell
             why = (cell.na or cell.by_construction or cell.why) if cell else "not declared"
             source = f" ([source]({cell.source}))" if cell and cell.source.startswith("http") else ""
-            whys.setdefault(f"`{c.prop.name}`", [])
-            line = f"{why}{source}"
-            if line not in whys[f"`{c.prop.name}`"]:
-                whys[f"`{c.prop.name}`"].append(line)
-        out += [f"- {name}: " + " ".join(lines) for name, lines in whys.items()]
+            out += [f"- **`{c.prop.name}`** ({_servers(c.servers)}, {_code(c.old)} → {_code(c.new)}): "
+                    f"{c.breaks} *{b}:* {why}{source}"]
         out.append("")
     else:
         out += ["No declared property changes.", ""]
