@@ -62,3 +62,18 @@ def test_a_move_page_offers_the_recipe_that_keeps_the_old_value() -> None:
     names = {recipe.name for recipe, _ in moves.relevant_recipes("fastapi", "quart", found)}
     assert "quart_task_order" in names
     assert "starlette_keep_going" not in names  # a recipe for another framework
+
+
+def test_a_page_edited_by_hand_or_left_behind_is_stale(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    import docs_site.__main__ as site
+
+    monkeypatch.setattr(site, "DOCS", tmp_path)
+    for path, text in site.pages().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert site.stale() == []
+    edited = tmp_path / "side-by-side.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nby hand\n", encoding="utf-8")
+    left_behind = tmp_path / "moves" / "flask-to-quart.md"
+    left_behind.write_text("# Flask → Quart\n", encoding="utf-8")
+    assert site.stale() == [edited, left_behind]
