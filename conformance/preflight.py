@@ -1,8 +1,9 @@
 """Before a run on a user's app: one clear line for each way it cannot be tested, not 20 errors.
 
-The app is imported in a child process with the same path the servers get (this checkout
-and `PYTHONPATH`), then started once under each server; what went wrong is said in one line
-(naming the server's log for a server that did not come up), and the run exits 2.
+The app is imported in a child process with the same path the servers get (the apps'
+directory, `shared.servers.app_dir()`, and `PYTHONPATH`), then started once under each
+server; what went wrong is said in one line (naming the server's log for a server that did
+not come up), and the run exits 2.
 `python -m conformance` runs this module as a child process of its own, so that nothing it
 imports (httpx, anyio) is loaded before pytest, which must rewrite its plugins' asserts.
 
@@ -19,19 +20,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from shared.servers import REPO, SERVERS, LiveServer, ServerFailed
+from shared.servers import SERVERS, LiveServer, ServerFailed, app_dir
 
 __all__ = ["check_app", "check_ready", "main"]
 
 #: Imports `module:attr` and says, as JSON, what it found.
 _PROBE = """
-import importlib, inspect, json, sys
+import importlib, inspect, json, os, sys
 module, _, attr = sys.argv[1].partition(":")
 try:
     found = importlib.import_module(module)
 except BaseException as error:
-    own = [p for p in sys.path if not p.startswith((sys.base_prefix, sys.prefix))]
-    print(json.dumps({"problem": "import", "error": f"{type(error).__name__}: {error}", "path": own}))
+    own = [os.path.abspath(p) for p in sys.path if not p.startswith((sys.base_prefix, sys.prefix))]
+    print(json.dumps({"problem": "import", "error": f"{type(error).__name__}: {error}",
+                      "path": list(dict.fromkeys(own))}))
     raise SystemExit
 app = found
 for part in attr.split("."):
@@ -56,8 +58,8 @@ else:
 def check_app(app: str) -> str | None:
     """None when `app` imports to something that looks like an ASGI app; else the one-line problem."""
     env = {**os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    run = subprocess.run([sys.executable, "-c", _PROBE, app], cwd=REPO, env=env, capture_output=True,
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
+    run = subprocess.run([sys.executable, "-c", _PROBE, app], cwd=app_dir(), env=env, capture_output=True,
                          text=True, timeout=120)
     try:
         found = json.loads(run.stdout.strip().splitlines()[-1])
@@ -65,7 +67,7 @@ def check_app(app: str) -> str | None:
         return (f"--app {app}: importing it ended the interpreter ({run.returncode}): "
                 f"{run.stderr.strip()[-300:]}")
     if found["problem"] == "import":
-        where = ", ".join(p or "." for p in found["path"])
+        where = ", ".join(found["path"])
         return (f"--app {app}: cannot import it ({found['error']}); "
                 f"looked in {where} (and the installed packages)")
     if found["problem"] == "attr":

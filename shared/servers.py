@@ -19,9 +19,16 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["FRAMEWORKS", "REPO", "SERVERS", "LiveServer", "ServerFailed"]
+__all__ = ["APP_DIR_ENV", "FRAMEWORKS", "REPO", "SERVERS", "LiveServer", "ServerFailed", "app_dir"]
 
 REPO = Path(__file__).resolve().parent.parent
+#: The directory the servers import apps from and run in: this checkout, unless this variable
+#: names another (`afterward-conformance` sets it to the user's `--app-dir`).
+APP_DIR_ENV = "AFTERWARD_APP_DIR"
+
+
+def app_dir() -> Path:
+    return Path(os.environ.get(APP_DIR_ENV) or REPO).resolve()
 
 #: Framework name -> import string of its reference app.
 FRAMEWORKS: dict[str, str] = {
@@ -94,13 +101,13 @@ class LiveServer:
         if self.by_port:
             sock.close()  # the server binds the port itself, a moment later
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
             # A session of its own: hypercorn serves from a spawned worker process, and a kill
             # must reach that child too, without touching anything this code did not start.
             self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if self.by_port else [fd],
-                                         env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                         env=env, cwd=app_dir(), stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         finally:
             sock.close()  # the child holds its own copy
