@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these servers (default: every one installed here)")
     parser.add_argument("--report", default="afterward-conformance.json",
                         help="where the JSON report goes (default: %(default)s)")
-    parser.add_argument("--workers", default="2", help="pytest-xdist workers (default 2; 0 for none)")
+    parser.add_argument("--workers", help="pytest-xdist workers (default: one per app and server, at most 2; "
+                                          "none for one)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
 
@@ -60,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from conformance.__main__ import main as run
 
+    pairs = len(args.app) * len(servers)  # each pair's tests run in one worker, its server started once
+    workers = args.workers or ("0" if pairs == 1 else str(min(2, pairs)))
     forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve()),
-               "--workers", args.workers]
+               "--workers", workers]
     forward += [a for app in args.app for a in ("--app", app)]
     forward += [a for name in servers for a in ("--server", name)]
     suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
