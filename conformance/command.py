@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
                                           "none for one)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
+    for app in args.app:
+        if ":" not in app:
+            parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. notifier:app")
 
     def refuse(problem: str) -> int:
         print(f"afterward-conformance: {problem}", file=sys.stderr)
