@@ -93,9 +93,13 @@ def test_worked_example_names_the_clause_a_broken_app_breaks(project: Path) -> N
     (broken / "notifier.py").write_text(source.replace(LOG_TASK + MAIL_TASK, MAIL_TASK + LOG_TASK))
     run = run_command(project, "--app-dir", "broken", "--report", "broken.json")
     assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-2000:]
-    failed = [r for r in json.loads((project / "broken.json").read_text())["results"] if not r["passed"]]
-    assert {r["clause"] for r in failed} == {"2"}, failed
-    assert "Clauses broken: 2 (see shared/SPEC.md)" in run.stdout
+    rows = json.loads((project / "broken.json").read_text())["results"]
+    order = [r for r in rows if r["property"].startswith("log_entry_is_written_before_the_email_is_sent")]
+    assert len(order) == 2 and not any(r["passed"] for r in order), order
+    # Clause 8's longest query may fail too: it reads the log once the e-mail is in, which
+    # only clause 2's order guarantees; that race is the broken app's, not the suite's.
+    named = re.search(r"^Clauses broken: (.*) \(see shared/SPEC.md\)$", run.stdout, re.M)
+    assert named is not None and "2" in named.group(1).split(", "), run.stdout[-3000:]
 
 
 def test_an_app_that_does_not_import_is_one_line_saying_where_it_looked(project: Path) -> None:
