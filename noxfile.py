@@ -18,7 +18,7 @@ DEPENDENCIES = [*PYPROJECT["project"]["dependencies"],
                 *nox.project.dependency_groups(PYPROJECT, "reference")]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
-#: Prints `name==version` for every installed distribution: the record and the constraints.
+#: Prints `name==version` for every installed distribution: the record of what `lowest` installed.
 FREEZE = ("import importlib.metadata as m; "
           "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The load generators, compiled, from Debian's packages: program -> package.
