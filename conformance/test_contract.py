@@ -355,16 +355,38 @@ def test_bad_input_names_the_first_bad_field_in_the_spec_order(live: Live, sink:
 # -- Clause 9: configuration --------------------------------------------------------------------
 
 
+def for_both_senders(check) -> None:
+    """`check(sender)` for the `def` and the `async def` sender at once (one server start, one wait)."""
+    errors: dict[str, BaseException] = {}
+
+    def run(sender: str) -> None:
+        try:
+            check(sender)
+        except BaseException as error:  # re-raised below, in the test's thread
+            errors[sender] = error
+
+    threads = [threading.Thread(target=run, args=(sender,)) for sender in ("sync", "async")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(4 * DEADLINE)
+    for sender, error in errors.items():
+        raise AssertionError(f"{sender} sender: {error}") from error
+
+
 @pytest.mark.clause("9")
 def test_mail_from_comes_from_the_configuration(configured, sink: SmtpSink, address: str) -> None:
     """Clause 9: `AFTERWARD_MAIL_FROM` is the envelope's sender and the `From` header."""
     app = configured(AFTERWARD_MAIL_FROM="alerts@afterward.example.org")
-    for sender in ("sync", "async"):
+
+    def check(sender: str) -> None:
         target = f"{sender}-{address}"
         assert notify(app, target, sender=sender).status_code == 200
         [mail] = sink.wait_for(target)
-        assert mail.mail_from == "alerts@afterward.example.org", f"{sender}: envelope {mail.mail_from!r}"
-        assert mail.message["From"] == "alerts@afterward.example.org", f"{sender}: From {mail.message['From']!r}"
+        assert mail.mail_from == "alerts@afterward.example.org", f"envelope {mail.mail_from!r}"
+        assert mail.message["From"] == "alerts@afterward.example.org", f"From {mail.message['From']!r}"
+
+    for_both_senders(check)
 
 
 @pytest.mark.clause("9")
@@ -378,10 +400,12 @@ def test_smtp_server_defaults_to_127_0_0_1_port_8025(configured, address: str, t
         except OSError as error:
             pytest.fail(f"cannot listen on 127.0.0.1:8025 for this test ({error}): something else holds it")
         try:
-            for sender in ("sync", "async"):
+            def check(sender: str) -> None:
                 target = f"{sender}-{address}"
                 assert notify(app, target, sender=sender).status_code == 200
                 default_sink.wait_for(target, timeout=DEADLINE)
+
+            for_both_senders(check)
         finally:
             default_sink.stop()
 
@@ -418,12 +442,15 @@ def test_log_path_defaults_to_the_temp_directory(configured, sink: SmtpSink, add
 
 # -- Clause 10: failures after the answer -------------------------------------------------------
 
-#: A correct app retries no sooner than the backoff after the failure it follows (as the sink
-#: saw it: the app sees the failure later still); EARLY only absorbs the clock's resolution.
+#: A correct app retries no sooner than the backoff after the failure it follows. The sink
+#: stamps its reply before sending it and the retry's MAIL FROM after receiving it, so what it
+#: measures is never shorter than the app's wait; EARLY only absorbs the clock's resolution.
 EARLY = 0.01
 #: ... and not much later: a new connection, the greeting, EHLO and MAIL FROM over loopback
-#: take milliseconds; this is the slack for a busy machine, far below the next backoff step.
-LATE = 0.5
+#: take milliseconds. LATE is the slack for a busy machine (a thread waiting for a core): it
+#: must stay below the steps a wrong backoff takes (an uncapped 3 s where the spec caps at 2,
+#: a third wait of 1.8 s where doubling gives 0.8).
+LATE = 0.75
 #: Waits the spec gives: the first backoff, doubling, capped.
 BACKOFF, MAX_BACKOFF, ATTEMPTS = 0.2, 2.0, 4
 
@@ -519,9 +546,8 @@ def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, 
     assert notify(live, address, sender=sender).status_code == 200
     mails = sink.wait_for(address, ATTEMPTS, timeout=DEADLINE)
     check_backoff(mails, BACKOFF)
-    if live.events_path is not None:
+    if live.events_path is not None:  # (more attempts than configured: see the configured test below)
         check_failures(live, address, ATTEMPTS, temporary=True, final=True)
-    no_further_attempt(sink, address, ATTEMPTS, waits(BACKOFF, ATTEMPTS)[-1] + LATE)
     if live.server is not None:
         assert len(wait_records(live, records + 1)) == records + 1, "not one ERROR record for the final failure"
 
@@ -544,7 +570,8 @@ def test_attempts_and_backoff_come_from_the_configuration(configured, sink: Smtp
     """Clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS=3` and `AFTERWARD_SMTP_BACKOFF=1.5`: three
     attempts, waits of 1.5 s and then 2 s (3 s, capped)."""
     app = configured(AFTERWARD_SMTP_ATTEMPTS="3", AFTERWARD_SMTP_BACKOFF="1.5")
-    for sender in ("sync", "async"):
+
+    def check(sender: str) -> None:
         target = f"{sender}-{address}"
         sink.fail("450 4.2.1 mailbox busy", target, times=5)
         assert notify(app, target, sender=sender).status_code == 200
@@ -552,6 +579,8 @@ def test_attempts_and_backoff_come_from_the_configuration(configured, sink: Smtp
         check_backoff(mails, 1.5)
         check_failures(app, target, 3, temporary=True, final=True)
         no_further_attempt(sink, target, 3, MAX_BACKOFF + LATE)
+
+    for_both_senders(check)
 
 
 @pytest.mark.clause("10")
@@ -564,7 +593,8 @@ def test_refused_connection_is_retried_then_given_up(configured, address: str) -
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     app = configured(AFTERWARD_SMTP_PORT=str(port), AFTERWARD_SMTP_ATTEMPTS="3")
-    for sender in ("sync", "async"):
+
+    def check(sender: str) -> None:
         target = f"{sender}-{address}"
         assert notify(app, target, sender=sender).status_code == 200
         failed = check_failures(app, target, 3, temporary=True, final=True)
@@ -573,6 +603,8 @@ def test_refused_connection_is_retried_then_given_up(configured, address: str) -
         for n, wait in enumerate(waits(BACKOFF, 2)):
             gap = started[n + 1]["t"] - failed[n]["t"]
             assert wait - EARLY <= gap <= wait + LATE, f"attempt {n + 2} started {gap:.3f} s after the failure"
+
+    for_both_senders(check)
     assert len(wait_records(app, 2)) == 2, "not one ERROR record per notification that failed"
 
 
@@ -581,25 +613,29 @@ def test_smtp_time_out_is_temporary(configured, sink: SmtpSink, address: str) ->
     """Clauses 9 and 10: `AFTERWARD_SMTP_TIMEOUT=1`: an SMTP server that does not answer is a
     temporary failure after the time-out; the retry is delivered."""
     app = configured(AFTERWARD_SMTP_TIMEOUT="1", AFTERWARD_SMTP_ATTEMPTS="2")
-    for sender in ("sync", "async"):
+
+    def check(sender: str) -> None:
         target = f"{sender}-{address}"
         gate = sink.hold(target)
         try:
             assert notify(app, target, sender=sender).status_code == 200
             try:
-                first, second = gate.wait_arrived(2, timeout=DEADLINE)
+                gate.wait_arrived(2, timeout=DEADLINE)
             except TimeoutError:
-                pytest.fail(f"{sender}: no second attempt within {DEADLINE:g} s of a reply held forever: "
+                pytest.fail(f"no second attempt within {DEADLINE:g} s of a reply held forever: "
                             "no time-out, or not the configured one")
-            # The time-out may run twice (smtplib's QUIT on the way out waits for a reply too).
-            gap = second.started - first.arrived
-            assert 1 + BACKOFF - EARLY <= gap <= 2 * 1 + BACKOFF + LATE, f"{sender}: retry after {gap:.3f} s"
         finally:
             gate.release()
         # The timed-out attempt's connection is closed (never answered); the retry's is answered.
         mails = sink.wait_for(target, 1, timeout=DEADLINE)
         assert sum(m.delivered for m in mails) == 1, [m.reply for m in mails]
-        check_failures(app, target, 1, temporary=True, final=False)
+        [failed] = check_failures(app, target, 1, temporary=True, final=False)
+        # The app's own clock: the attempt lasted the time-out at least, the retry waited the backoff.
+        first, second = sorted(app.events(target, "mail_started"), key=lambda e: e["attempt"])
+        assert failed["t"] - first["t"] >= 1 - EARLY, f"gave up after {failed['t'] - first['t']:.3f} s"
+        assert second["t"] - failed["t"] >= BACKOFF - EARLY, f"retried after {second['t'] - failed['t']:.3f} s"
+
+    for_both_senders(check)
 
 
 # -- Clause 11: the events ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -100,6 +101,7 @@ class SmtpSink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
+        self._protocols: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     # -- life cycle -------------------------------------------------------
     def start(self) -> SmtpSink:
@@ -110,8 +112,12 @@ class SmtpSink:
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
-            self._server = loop.run_until_complete(loop.create_server(
-                lambda: SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True), sock=sock))
+            def protocol() -> SMTP:
+                made = SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True)
+                self._protocols.add(made)
+                return made
+
+            self._server = loop.run_until_complete(loop.create_server(protocol, sock=sock))
             ready.set()
             loop.run_forever()
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -131,6 +137,16 @@ class SmtpSink:
         async def close() -> None:
             assert self._server is not None
             self._server.close()
+            # Every connection still open is closed and its handler ended here, on the loop,
+            # so that nothing is left for the garbage collector to find on a closed loop.
+            for protocol in self._protocols:
+                if protocol.transport is not None:
+                    protocol.transport.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # the transports' close callbacks
             self._loop.stop()  # type: ignore[union-attr]
 
         asyncio.run_coroutine_threadsafe(close(), self._loop)
