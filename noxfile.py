@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import nox
-from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-DEPENDENCIES = PYPROJECT["project"]["dependencies"]
+#: What every session installs: the suite's own dependencies, every server's extra and the
+#: reference apps' frameworks (the package installs only the first, and the extras asked for).
+DEPENDENCIES = [*PYPROJECT["project"]["dependencies"],
+                *(r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra),
+                *nox.project.dependency_groups(PYPROJECT, "reference")]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
-#: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
-TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
-#: Prints `name==version` for every installed distribution: the record and the constraints.
+#: Prints `name==version` for every installed distribution: the record of what `lowest` installed.
 FREEZE = ("import importlib.metadata as m; "
           "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The browser the docs are checked in, from Debian's packages: program -> package.
@@ -67,13 +67,10 @@ def flips(session: nox.Session) -> None:
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
     """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
-    session.install("--resolution", "lowest-direct", *DEPENDENCIES)
+    session.install("--resolution", "lowest-direct", *DEPENDENCIES)  # pytest and pytest-xdist too
     frozen = session.run_install("python", "-c", FREEZE, silent=True)
     if frozen is not None:  # None when installs are skipped (`-R`)
         session.log("installed (lowest-direct):\n" + frozen)
-        constraints = Path(session.create_tmp()) / "lowest.txt"
-        constraints.write_text(frozen)
-        session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
     session.env["PYTHONPATH"] = str(session.invoked_from)
     session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
                 *session.posargs)

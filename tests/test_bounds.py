@@ -12,7 +12,9 @@ from packaging.requirements import Requirement
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
 GROUPS = [r for group in PYPROJECT["dependency-groups"].values() for r in group if isinstance(r, str)]
-REQUIREMENTS = [*PYPROJECT["project"]["dependencies"], *GROUPS]
+EXTRAS = [r for extra in PYPROJECT["project"].get("optional-dependencies", {}).values() for r in extra]
+BUILD = PYPROJECT["build-system"]["requires"]
+REQUIREMENTS = [*PYPROJECT["project"]["dependencies"], *EXTRAS, *GROUPS, *BUILD]
 
 
 @pytest.mark.parametrize("requirement", REQUIREMENTS)
