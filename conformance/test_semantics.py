@@ -217,6 +217,12 @@ def test_sync_task_thread(probe: Live, check: Any) -> None:
     check(where, pool=_pool(name), thread_name=name)
 
 
+def test_sync_task_pool(probe: Live, check: Any) -> None:
+    """Which pool's worker thread runs a `def` task (anyio's, or the loop's default executor)?"""
+    where, name = _thread_of(probe, "sync")
+    check(_pool(name), thread_name=name)
+
+
 def test_async_task_thread(probe: Live, check: Any) -> None:
     """Which thread runs an `async def` task?"""
     where, name = _thread_of(probe, "async")
@@ -495,3 +501,75 @@ def test_handler_background_vs_response_background(probe: Live, check: Any) -> N
            "response": bool(probe.events(rid, "task_end"))}
     check({(True, True): "both", (False, True): "response only", (True, False): "handler only",
            (False, False): "none"}[ran["handler"], ran["response"]])
+
+
+# -- across releases: middleware and `yield` dependencies ---------------------------------
+
+def _answered_or_cancelled(probe: Live, rid: str, answer: Future[httpx.Response]) -> bool:
+    """Poll (with a deadline) until the answer has come or the held task was cancelled."""
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        if answer.done() or probe.events(rid, "task_cancelled"):
+            return answer.done()
+        time.sleep(0.01)
+    return False
+
+
+def test_middleware_response_before_task_finishes(probe: Live, gates: GateServer, check: Any) -> None:
+    """Behind a pass-through middleware, does the client get the whole answer while the task is held?"""
+    rid = new_rid()
+    answer = post_later(probe, f"/mw/tasks/{rid}", plan="async:gate")
+    gates.wait_arrived(f"{rid}.0")
+    answered = _answered_or_cancelled(probe, rid, answer)
+    gates.release(f"{rid}.0")
+    assert answer.result(DEADLINE).status_code == 200
+    check(answered)
+
+
+def test_middleware_task_cancelled(probe: Live, gates: GateServer, check: Any) -> None:
+    """Behind a pass-through middleware, is a task still running after the answer cancelled?
+
+    The task is released only once the answer has come (or after the window, where the answer
+    waits for the task); a cancellation comes first, in the turn of the loop after the answer."""
+    rid = new_rid()
+    answer = post_later(probe, f"/mw/tasks/{rid}", plan="async:gate")
+    gates.wait_arrived(f"{rid}.0")
+    _answered_or_cancelled(probe, rid, answer)
+    gates.release(f"{rid}.0")
+    assert answer.result(DEADLINE).status_code == 200
+    deadline = time.monotonic() + DEADLINE
+    while not (probe.events(rid, "task_end") or probe.events(rid, "task_cancelled")):
+        assert time.monotonic() < deadline, "the task neither ended nor was cancelled"
+        time.sleep(0.01)
+    check(bool(probe.events(rid, "task_cancelled")))
+
+
+def test_middleware_task_exception_reaches_server(probe: Live, check: Any) -> None:
+    """Behind a pass-through middleware, does a task's exception leave the app (reach the server)?"""
+    rid = new_rid()
+    try:
+        status: int | str = post(probe, f"/mw/tasks/{rid}", plan="async:fail").status_code
+    except httpx.HTTPError as error:  # where the exception ends the call before the answer is complete
+        status = type(error).__name__
+    wait_event(probe, rid, "task_fail")
+    done = wait_event(probe, rid, "app_done")
+    check(done["error"] is not None, status=status, error=done["error"])
+
+
+def test_yield_dependency_exit_before_tasks(probe: Live, check: Any) -> None:
+    """FastAPI: does the code after `yield` of a dependency declared without a scope run before the tasks?"""
+    rid = new_rid()
+    assert post(probe, f"/yield-exit/{rid}").status_code == 200
+    task, cleanup = wait_event(probe, rid, "task_start", task="0"), wait_event(probe, rid, "dep_cleanup")
+    check(cleanup["seq"] < task["seq"])
+
+
+def test_yield_dependency_exit_task_runs(probe: Live, check: Any) -> None:
+    """FastAPI: does a task added in a `yield` dependency's exit code run?"""
+    rid = new_rid()
+    assert post(probe, f"/yield-exit/{rid}").status_code == 200
+    wait_event(probe, rid, "dep_cleanup")
+    wait_event(probe, rid, "task_end", task="0")
+    wait_event(probe, rid, "app_done")
+    barrier(probe)
+    check("exit" in started(probe, rid))
