@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import nox
-from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEPENDENCIES = PYPROJECT["project"]["dependencies"]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
-#: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
-TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
-#: Prints `name==version` for every installed distribution: the record and the constraints.
-FREEZE = ("import importlib.metadata as m; "
-          "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 
@@ -51,19 +44,32 @@ def flips(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.flips", *(session.posargs or ["--repeat", "20"]))
 
 
+def run_history(session: nox.Session, *args: str) -> None:
+    """`python -m conformance.history`: each version set in an environment of its own, made with uv."""
+    session.install("packaging>=24")
+    has_uv, uv = nox.virtualenv.find_uv()
+    session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
+    session.env["PYTHONPATH"] = str(session.invoked_from)
+    session.run("python", "-m", "conformance.history", *args)
+
+
+@nox.session(venv_backend="uv")
+def history(session: nox.Session) -> None:
+    """The semantics matrix on every set of older releases (conformance/versions.toml): reports/history.json,
+    docs/versions.md; `-- SET ...` for some sets."""
+    run_history(session, *session.posargs)
+
+
+@nox.session(venv_backend="uv")
+def history_quick(session: nox.Session) -> None:
+    """What CI runs of the history: the lowest releases pyproject allows, and one historical set."""
+    run_history(session, "--ci", "--report", "reports/history-ci.json", *session.posargs)
+
+
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
-    """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
-    session.install("--resolution", "lowest-direct", *DEPENDENCIES)
-    frozen = session.run_install("python", "-c", FREEZE, silent=True)
-    if frozen is not None:  # None when installs are skipped (`-R`)
-        session.log("installed (lowest-direct):\n" + frozen)
-        constraints = Path(session.create_tmp()) / "lowest.txt"
-        constraints.write_text(frozen)
-        session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
-    session.env["PYTHONPATH"] = str(session.invoked_from)
-    session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
-                *session.posargs)
+    """Both conformance tiers on the lowest releases pyproject allows: reports/history/lowest.json."""
+    run_history(session, "lowest", "--report", "reports/history-lowest.json", *session.posargs)
 
 
 @nox.session
