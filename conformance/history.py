@@ -35,14 +35,18 @@ from packaging.version import Version
 from conformance.declared import Change, at_release, changes, changes_for, properties
 from shared.servers import REPO
 
-__all__ = ["SETS", "VersionSet", "coverage", "load_sets", "main", "recheck"]
+__all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "recheck"]
 
 SETS = Path(__file__).with_name("versions.toml")
+#: What a full run observed, committed: docs/versions.md is rendered from it (and tests read it).
+OBSERVED = REPO / "docs" / "versions" / "observed.json"
+ROW_KEYS = ("tier", "property", "framework", "server", "expected", "observed", "passed")
 FRAMEWORKS_PACKAGES = ("fastapi", "starlette", "litestar", "quart")
 #: What runs the suite in a set's environment, besides the project's own dependencies (their bounds
 #: from pyproject.toml's `test` group; they resolve normally, within what the set installed).
 TOOL_NAMES = ("pytest", "pytest-xdist")
-FREEZE = "import importlib.metadata as m, json; print(json.dumps({d.name.lower(): d.version for d in m.distributions()}))"
+FREEZE = ("import importlib.metadata as m, json; "
+          "print(json.dumps({d.name.lower(): d.version for d in m.distributions()}))")
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,8 @@ def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     sets = {name: VersionSet(name, body.get("about", ""), tuple(body.get("requirements", ())),
                              body.get("resolution", "highest"), tuple(body.get("frameworks", ())),
-                             tuple(body.get("servers", ("uvicorn",))), tuple(body.get("tiers", ("semantics",))))
+                             tuple(body.get("servers", ("uvicorn",))),
+                             tuple(body.get("tiers", ("semantics",))))
             for name, body in data.get("sets", {}).items()}
     return sets, list(data.get("ci", {}).get("sets", []))
 
@@ -107,7 +112,8 @@ def install(vset: VersionSet, venvs: Path) -> tuple[Path | None, dict[str, str],
     venv = venvs / vset.name
     python = venv / "bin" / "python"
     if not python.exists():
-        made = subprocess.run([*uv, "venv", "-q", "--python", "3.11", str(venv)], capture_output=True, text=True)
+        made = subprocess.run([*uv, "venv", "-q", "--python", "3.11", str(venv)], capture_output=True,
+                              text=True)
         if made.returncode != 0:
             return None, {}, f"no Python 3.11 environment: {_last_line(made.stderr)}"
     cmd = [*uv, "pip", "install", "-q", "--python", str(python), "--resolution", vset.resolution,
@@ -116,11 +122,11 @@ def install(vset: VersionSet, venvs: Path) -> tuple[Path | None, dict[str, str],
     if done.returncode != 0:
         return None, {}, f"will not install on Python 3.11: {_last_line(done.stderr)}"
     # The tools resolve normally, within what the set's resolution installed.
-    tools = subprocess.run([*uv, "pip", "install", "-q", "--python", str(python), *tools(),
+    added = subprocess.run([*uv, "pip", "install", "-q", "--python", str(python), *tools(),
                             *(_constraints(python, venv) if vset.resolution != "highest" else [])],
                            capture_output=True, text=True)
-    if tools.returncode != 0:
-        return None, {}, f"the suite's tools will not install beside it: {_last_line(tools.stderr)}"
+    if added.returncode != 0:
+        return None, {}, f"the suite's tools will not install beside it: {_last_line(added.stderr)}"
     versions = json.loads(subprocess.run([str(python), "-c", FREEZE], capture_output=True, text=True,
                                          check=True).stdout)
     return python, versions, ""
@@ -173,12 +179,14 @@ def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
                 problems.append(f"{row['property']} [{row['framework']}]: declared {want!r}, "
                                 f"reported {row['observed']!r}")
         elif row["observed"] != want and not (isinstance(want, str) and want.startswith("=")):
-            problems.append(f"{row['property']} [{row['framework']}-{row['server']}] at {steps[0].package} "
-                            f"{versions.get(steps[0].package)}: declared {want!r}, observed {row['observed']!r}")
+            problems.append(f"{row['property']} [{row['framework']}-{row['server']}] at "
+                            f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
+                            f"observed {row['observed']!r}")
     return problems
 
 
-def coverage(results: dict[str, dict[str, Any]], table: tuple[Change, ...] | None = None) -> list[dict[str, Any]]:
+def coverage(results: dict[str, dict[str, Any]],
+             table: tuple[Change, ...] | None = None) -> list[dict[str, Any]]:
     """For every declared change: the measured sets just before and at (or after) its release."""
     out = []
     for change in changes() if table is None else table:
@@ -204,6 +212,17 @@ def coverage(results: dict[str, dict[str, Any]], table: tuple[Change, ...] | Non
     return out
 
 
+def compact(report: dict[str, Any]) -> dict[str, Any]:
+    """The report as committed beside docs/versions.md: each set's versions, result and semantics rows."""
+    sets = {}
+    for name, entry in report["sets"].items():
+        rows = [{k: r.get(k) for k in ROW_KEYS} for r in entry.get("results", []) if r["tier"] == "semantics"]
+        sets[name] = {k: entry[k] for k in ("about", "status", "reason", "installed", "seconds") if k in entry}
+        sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
+    return {"sets": sets, "skipped": report["skipped"], "changes": report["changes"],
+            "seconds": report["seconds"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.history", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -214,9 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="where each set's environment is kept")
     parser.add_argument("--jobs", type=int, default=2, help="sets measured at once (default 2)")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/versions.md")
+    parser.add_argument("--sets-file", default=str(SETS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    declared, ci = load_sets()
+    declared, ci = load_sets(Path(args.sets_file))
     names = ci if args.ci else (args.sets or list(declared))
     skipped: dict[str, str] = {}
     for name in names:
@@ -232,6 +252,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     def run(index: int, vset: VersionSet) -> None:
+        try:
+            measured(index, vset)
+        except Exception as error:  # one set's breakage is its own line; the others still run
+            results[vset.name] = {"about": vset.about, "status": "failed", "installed": {}, "results": [],
+                                  "reason": f"{type(error).__name__}: {error}"}
+            print(f"[{index}/{len(chosen)}] {vset.name}: FAILED: {type(error).__name__}: {error}", flush=True)
+
+    def measured(index: int, vset: VersionSet) -> None:
         t0 = time.monotonic()
         python, versions, why = install(vset, venvs)
         entry: dict[str, Any] = {"about": vset.about, "requirements": requirements(vset),
@@ -269,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         if entry["status"] == "skipped":
             skipped[name] = entry["reason"]
     covered = coverage(results)
-    full = not args.ci and not args.sets
+    full = not args.ci and not args.sets and Path(args.sets_file) == SETS
     missing = [c for c in covered if not c["observed"]]
     failed = [n for n, e in results.items() if e["status"] == "failed"]
     report = {"sets": results, "skipped": skipped, "changes": covered,
@@ -288,9 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     if full and not failed and not missing and not args.no_docs:
         from conformance.render import versions_page
 
+        observed = compact(report)
+        OBSERVED.parent.mkdir(parents=True, exist_ok=True)
+        OBSERVED.write_text(json.dumps(observed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         page = REPO / "docs" / "versions.md"
-        page.write_text(versions_page(report), encoding="utf-8")
-        print(f"docs: {page}", flush=True)
+        page.write_text(versions_page(observed), encoding="utf-8")
+        print(f"docs: {page} (from {OBSERVED.relative_to(REPO)})", flush=True)
     return 1 if failed or (full and missing) else 0
 
 
