@@ -46,8 +46,9 @@ def flips(session: nox.Session) -> None:
 
 def run_history(session: nox.Session, *args: str) -> None:
     """`python -m conformance.history`: each version set in an environment of its own, made with uv."""
-    session.install("packaging>=24")
-    has_uv, uv = nox.virtualenv.find_uv()
+    # What the controller imports (conformance.declared, shared.servers); each set installs the rest.
+    session.install("packaging>=24,<27", *[r for r in DEPENDENCIES if r.startswith("httpx")])
+    has_uv, uv, *_ = nox.virtualenv.find_uv()
     session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
     session.env["PYTHONPATH"] = str(session.invoked_from)
     session.run("python", "-m", "conformance.history", *args)
@@ -68,7 +69,7 @@ def history_quick(session: nox.Session) -> None:
 
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
-    """Both conformance tiers on the lowest releases pyproject allows: reports/history/lowest.json."""
+    """Both conformance tiers on the lowest releases pyproject allows: reports/history-lowest.json."""
     run_history(session, "lowest", "--report", "reports/history-lowest.json", *session.posargs)
 
 
