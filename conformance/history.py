@@ -217,7 +217,8 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     sets = {}
     for name, entry in report["sets"].items():
         rows = [{k: r.get(k) for k in ROW_KEYS} for r in entry.get("results", []) if r["tier"] == "semantics"]
-        sets[name] = {k: entry[k] for k in ("about", "status", "reason", "installed", "seconds") if k in entry}
+        kept = ("about", "status", "reason", "installed", "seconds")
+        sets[name] = {k: entry[k] for k in kept if k in entry}
         sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
     return {"sets": sets, "skipped": report["skipped"], "changes": report["changes"],
             "seconds": report["seconds"]}

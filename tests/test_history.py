@@ -53,7 +53,8 @@ def test_every_declared_change_was_observed_on_both_sides_of_its_release() -> No
     for change in changes():
         seen = found.get((change.property, change.package, change.release))
         assert seen and seen["observed"], f"{change.property} at {change.package} {change.release}"
-        assert Version(seen["before"]["version"]) < Version(change.release) <= Version(seen["after"]["version"])
+        before, after = Version(seen["before"]["version"]), Version(seen["after"]["version"])
+        assert before < Version(change.release) <= after
     assert all(s["status"] in ("passed", "skipped") for s in data["sets"].values())
 
 
