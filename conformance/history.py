@@ -160,9 +160,11 @@ def measure(vset: VersionSet, python: Path) -> tuple[int, dict[str, Any], str]:
 
 
 def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
-            table: tuple[Change, ...] | None = None) -> list[str]:
-    """Every semantics row again, against the change table at the recorded versions: what disagrees."""
+            table: tuple[Change, ...] | None = None, cpus: int | None = None) -> list[str]:
+    """Every semantics row again, against the change table at the recorded versions (rules such as
+    `=min(32, cpus + 4)` for the measuring machine's `cpus`): what disagrees."""
     problems = []
+    cpus = cpus or os.cpu_count() or 1
     for row in rows:
         if row["tier"] != "semantics" or row["property"] not in properties():
             continue
@@ -174,11 +176,13 @@ def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
         if declared is None:
             continue
         want = declared.unmeasured_reason if not declared.measured else declared.value
+        if isinstance(want, str) and want.startswith("="):
+            want = eval(want[1:], {"__builtins__": {"min": min, "max": max}}, {"cpus": cpus})
         if not declared.measured:
             if row["observed"] != want:
                 problems.append(f"{row['property']} [{row['framework']}]: declared {want!r}, "
                                 f"reported {row['observed']!r}")
-        elif row["observed"] != want and not (isinstance(want, str) and want.startswith("=")):
+        elif row["observed"] != want:
             problems.append(f"{row['property']} [{row['framework']}-{row['server']}] at "
                             f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
                             f"observed {row['observed']!r}")
@@ -217,7 +221,7 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     sets = {}
     for name, entry in report["sets"].items():
         rows = [{k: r.get(k) for k in ROW_KEYS} for r in entry.get("results", []) if r["tier"] == "semantics"]
-        kept = ("about", "status", "reason", "installed", "seconds")
+        kept = ("about", "status", "reason", "installed", "seconds", "cpus")
         sets[name] = {k: entry[k] for k in kept if k in entry}
         sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
     return {"sets": sets, "skipped": report["skipped"], "changes": report["changes"],
@@ -265,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         python, versions, why = install(vset, venvs)
         entry: dict[str, Any] = {"about": vset.about, "requirements": requirements(vset),
                                  "resolution": vset.resolution, "frameworks": list(vset.frameworks),
-                                 "servers": list(vset.servers), "tiers": list(vset.tiers)}
+                                 "servers": list(vset.servers), "tiers": list(vset.tiers),
+                                 "cpus": os.cpu_count()}
         if python is None:
             entry |= {"status": "skipped", "reason": why, "installed": {}, "results": []}
             print(f"[{index}/{len(chosen)}] {vset.name}: skipped: {why}", flush=True)

@@ -72,9 +72,10 @@ def test_a_wrong_declared_release_fails_the_history() -> None:
         for wrong, side in ((early, "before"), (late, "after")):
             table = tuple(wrong if c == change else c for c in changes())
             entry = sets[seen[side]["set"]]
-            assert recheck(entry["results"], entry["installed"], table), (change, side)
+            assert recheck(entry["results"], entry["installed"], table, entry["cpus"]), (change, side)
             caught += 1
-        assert not recheck(sets[seen["before"]["set"]]["results"], sets[seen["before"]["set"]]["installed"])
+        before = sets[seen["before"]["set"]]
+        assert not recheck(before["results"], before["installed"], cpus=before["cpus"])
     assert caught == 2 * len(changes())
     assert all(c["observed"] for c in coverage(sets))
 
