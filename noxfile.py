@@ -21,6 +21,13 @@ GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 def install(session: nox.Session, *extra: str) -> None:
     session.install(*DEPENDENCIES, *TEST, *extra)
     session.env["PYTHONPATH"] = str(session.invoked_from)
+    use_uv(session)
+
+
+def use_uv(session: nox.Session) -> None:
+    """The uv that nox found, for `conformance.history`'s environments (and its tests)."""
+    has_uv, uv, *_ = nox.virtualenv.find_uv()
+    session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
 
 
 @nox.session
@@ -48,8 +55,7 @@ def run_history(session: nox.Session, *args: str) -> None:
     """`python -m conformance.history`: each version set in an environment of its own, made with uv."""
     # What the controller imports (conformance.declared, shared.servers); each set installs the rest.
     session.install("packaging>=24,<27", *[r for r in DEPENDENCIES if r.startswith("httpx")])
-    has_uv, uv, *_ = nox.virtualenv.find_uv()
-    session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
+    use_uv(session)
     session.env["PYTHONPATH"] = str(session.invoked_from)
     session.run("python", "-m", "conformance.history", *args)
 
