@@ -182,11 +182,38 @@ def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
             if row["observed"] != want:
                 problems.append(f"{row['property']} [{row['framework']}]: declared {want!r}, "
                                 f"reported {row['observed']!r}")
-        elif row["observed"] != want:
+        elif not _agrees(row["observed"], want, declared.tolerance):
             problems.append(f"{row['property']} [{row['framework']}-{row['server']}] at "
                             f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
                             f"observed {row['observed']!r}")
     return problems
+
+
+def _agrees(observed: Any, want: Any, tolerance: float) -> bool:
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (observed, want))
+    return abs(observed - want) <= tolerance + 1e-9 if numbers and tolerance else observed == want
+
+
+def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
+    """A set's entry from the report its last measurement left in its environment, every row's
+    verdict taken again from the declared tables as they are now: cells whose property has a
+    declared history by the change table at the recorded versions, the others as recorded."""
+    path = venvs / vset.name / "report.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    versions = {k: v for k, v in data.get("versions", {}).items() if v != "not installed"}
+    rows = data.get("results", [])
+    for row in rows:
+        if row["tier"] == "semantics" and changes_for(row["property"], row["framework"]):
+            row["passed"] = not recheck([row], versions)
+    shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio") if p in versions}
+    failed = [r for r in rows if not r["passed"]]
+    return {"about": vset.about, "requirements": requirements(vset), "resolution": vset.resolution,
+            "frameworks": list(vset.frameworks), "servers": list(vset.servers), "tiers": list(vset.tiers),
+            "cpus": os.cpu_count(), "status": "passed" if rows and not failed else "failed",
+            "installed": shown, "recorded": round(path.stat().st_mtime), "results": rows,
+            "recheck": [f"{r['property']} [{r['framework']}-{r['server']}]" for r in failed]}
 
 
 def coverage(results: dict[str, dict[str, Any]],
@@ -221,11 +248,11 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     sets = {}
     for name, entry in report["sets"].items():
         rows = [{k: r.get(k) for k in ROW_KEYS} for r in entry.get("results", []) if r["tier"] == "semantics"]
-        kept = ("about", "status", "reason", "installed", "seconds", "cpus")
+        kept = ("about", "status", "reason", "installed", "seconds", "cpus", "recorded")
         sets[name] = {k: entry[k] for k in kept if k in entry}
         sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
     return {"sets": sets, "skipped": report["skipped"], "changes": report["changes"],
-            "seconds": report["seconds"]}
+            "seconds": report["seconds"], "collected": report.get("collected", False)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="sets measured at once (default 2)")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/versions.md")
     parser.add_argument("--sets-file", default=str(SETS), help=argparse.SUPPRESS)
+    parser.add_argument("--collect", action="store_true",
+                        help="measure nothing: assemble the report (and docs) from each set's last "
+                             "measurement, checked against the tables as they are now")
     args = parser.parse_args(argv)
 
     declared, ci = load_sets(Path(args.sets_file))
@@ -294,20 +324,31 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['expected']!r}, observed {r['observed']!r}", flush=True)
         results[vset.name] = entry
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for future in [pool.submit(run, n, s) for n, s in enumerate(chosen, 1)]:
-            future.result()
+    if args.collect:
+        for index, vset in enumerate(chosen, 1):
+            entry = collected(vset, venvs)
+            if entry is None:
+                skipped[vset.name] = "not measured yet (no report in its environment)"
+                chosen = [c for c in chosen if c.name != vset.name]
+                continue
+            results[vset.name] = entry
+            print(f"[{index}] {vset.name}: {len(entry['results'])} cells recorded, {entry['status']}"
+                  + (f": {', '.join(entry['recheck'])}" if entry["recheck"] else ""), flush=True)
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for future in [pool.submit(run, n, s) for n, s in enumerate(chosen, 1)]:
+                future.result()
 
     results = {n.name: results[n.name] for n in chosen}
     for name, entry in results.items():
         if entry["status"] == "skipped":
             skipped[name] = entry["reason"]
     covered = coverage(results)
-    full = not args.ci and not args.sets and Path(args.sets_file) == SETS
+    full = not args.ci and Path(args.sets_file) == SETS and (args.collect or not args.sets)
     missing = [c for c in covered if not c["observed"]]
     failed = [n for n, e in results.items() if e["status"] == "failed"]
     report = {"sets": results, "skipped": skipped, "changes": covered,
-              "seconds": round(time.monotonic() - started)}
+              "seconds": round(time.monotonic() - started), "collected": args.collect}
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"history: {len(results)} sets in {report['seconds']} s: "
           f"{sum(e['status'] == 'passed' for e in results.values())} passed, {len(failed)} failed, "

@@ -247,6 +247,8 @@ def versions_page(observed: dict[str, Any]) -> str:
         "environment of its own (Python 3.11) and measured with the semantics tier, each cell checked",
         "against the value declared for the installed releases; a mismatch fails the run. For every",
         "change, the sets on either side of its release observed the old and the new value.",
+        *(["", "This record was assembled (`--collect`) from each set's last measurement, every cell's",
+            "verdict taken again from the tables as they are now."] if observed.get("collected") else []),
         "",
         "## Sets measured",
         "",
