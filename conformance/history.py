@@ -349,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [n for n, e in results.items() if e["status"] == "failed"]
     report = {"sets": results, "skipped": skipped, "changes": covered,
               "seconds": round(time.monotonic() - started), "collected": args.collect}
+    report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"history: {len(results)} sets in {report['seconds']} s: "
           f"{sum(e['status'] == 'passed' for e in results.values())} passed, {len(failed)} failed, "
