@@ -225,6 +225,10 @@ def _steps(prop: str, framework: str, newest: Any) -> str:
     return f"{steps[0].package}: " + " → ".join(parts)
 
 
+def _pipes(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def _era(value: Any) -> str:
     if isinstance(value, dict) and "na" in value:
         return "n/a"
@@ -259,7 +263,7 @@ def versions_page(observed: dict[str, Any]) -> str:
         releases = ", ".join(f"{p} {v}" for p, v in entry.get("installed", {}).items()) or "-"
         result = entry["status"] + (f": {entry['reason']}" if entry.get("reason") else
                                     f", {entry.get('cells', 0)} cells")
-        out.append(f"| `{name}` | {releases} | {result} | {entry.get('about', '')} |")
+        out.append(f"| `{name}` | {releases} | {_pipes(result)} | {_pipes(entry.get('about', ''))} |")
     for name, why in observed.get("skipped", {}).items():
         if name not in sets:
             out.append(f"| `{name}` | - | skipped: {why} | |")
@@ -282,5 +286,5 @@ def versions_page(observed: dict[str, Any]) -> str:
                 return f"`{short(found['observed'])}` ({found['set']})"
 
             out.append(f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
-                       f"{c.why.strip()} | {side('before')} | {side('after')} |")
+                       f"{_pipes(c.why.strip())} | {side('before')} | {side('after')} |")
     return "\n".join(out) + "\n"
