@@ -7,7 +7,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -19,9 +19,6 @@ DEPENDENCIES = [*PYPROJECT["project"]["dependencies"],
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
-#: Prints `name==version` for every installed distribution: the record of what `lowest` installed.
-FREEZE = ("import importlib.metadata as m; "
-          "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The browser the docs are checked in, from Debian's packages: program -> package.
 BROWSER = {"chromium": "chromium"}
 #: The load generators, compiled, from Debian's packages: program -> package.
@@ -41,6 +38,13 @@ def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> No
 def install(session: nox.Session, *extra: str) -> None:
     session.install(*DEPENDENCIES, *TEST, *extra)
     session.env["PYTHONPATH"] = str(session.invoked_from)
+    use_uv(session)
+
+
+def use_uv(session: nox.Session) -> None:
+    """The uv that nox found, for `conformance.history`'s environments (and its tests)."""
+    has_uv, uv, *_ = nox.virtualenv.find_uv()
+    session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
 
 
 @nox.session
@@ -64,16 +68,32 @@ def flips(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.flips", *(session.posargs or ["--repeat", "20"]))
 
 
+def run_history(session: nox.Session, *args: str) -> None:
+    """`python -m conformance.history`: each version set in an environment of its own, made with uv."""
+    # What the controller imports (conformance.declared, shared.servers); each set installs the rest.
+    session.install("packaging>=24,<27", *[r for r in DEPENDENCIES if r.startswith("httpx")])
+    use_uv(session)
+    session.env["PYTHONPATH"] = str(session.invoked_from)
+    session.run("python", "-m", "conformance.history", *args)
+
+
+@nox.session(venv_backend="uv")
+def history(session: nox.Session) -> None:
+    """The semantics matrix on every set of older releases (conformance/versions.toml): reports/history.json,
+    docs/versions.md; `-- SET ...` for some sets."""
+    run_history(session, *session.posargs)
+
+
+@nox.session(venv_backend="uv")
+def history_quick(session: nox.Session) -> None:
+    """What CI runs of the history: the lowest releases pyproject allows, and one historical set."""
+    run_history(session, "--ci", "--report", "reports/history-ci.json", *session.posargs)
+
+
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
-    """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
-    session.install("--resolution", "lowest-direct", *DEPENDENCIES)  # pytest and pytest-xdist too
-    frozen = session.run_install("python", "-c", FREEZE, silent=True)
-    if frozen is not None:  # None when installs are skipped (`-R`)
-        session.log("installed (lowest-direct):\n" + frozen)
-    session.env["PYTHONPATH"] = str(session.invoked_from)
-    session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
-                *session.posargs)
+    """Both conformance tiers on the lowest releases pyproject allows: reports/history-lowest.json."""
+    run_history(session, "lowest", "--report", "reports/history-lowest.json", *session.posargs)
 
 
 @nox.session

@@ -246,7 +246,7 @@ def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict
     out = []
     for prop in properties().values():
         for framework, server in sorted(seen):
-            declared = prop.cell(framework, server)
+            declared = cell(prop.name, framework, server)
             pair = Pair(framework, server, "")
             if declared is not None and not declared.measured:
                 reason = declared.unmeasured_reason
