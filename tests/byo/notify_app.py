@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import aiosmtplib
 from email_validator import EmailNotValidError, validate_email
 from fastapi import BackgroundTasks, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 ANSWER = {"message": "Notification sent in the background"}
 SUBJECT = "Notification"
@@ -91,15 +91,23 @@ def on_loop() -> bool:
     return True
 
 
+def event_fields(event: str, request_id: str) -> dict[str, Any]:
+    return {"event": event, "request_id": request_id, "thread_id": threading.get_ident(),
+            "thread_name": threading.current_thread().name, "on_loop": on_loop(), "pid": os.getpid(),
+            "t": time.monotonic()}
+
+
+def next_seq() -> int:
+    return next(_seq)
+
+
 def record(event: str, request_id: str, **extra: Any) -> None:
     path = os.environ.get("AFTERWARD_EVENTS")
     if not path:
         return
-    line = {"event": event, "request_id": request_id, "thread_id": threading.get_ident(),
-            "thread_name": threading.current_thread().name, "on_loop": on_loop(), "pid": os.getpid(),
-            "t": time.monotonic(), **extra}
+    line = {**event_fields(event, request_id), **extra}
     with _seq_lock:  # numbered and written together: the file's order is the process's order
-        line["seq"] = next(_seq)
+        line["seq"] = next_seq()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             os.write(fd, (json.dumps(line) + "\n").encode())
@@ -198,7 +206,8 @@ async def write_notification_async(email: str, message: str) -> None:
             return
 
 
-def pick_sender(sender: str) -> Any:
+def pick_sender(sender: str | None) -> Any:
+    """`?sender=async` picks the `async def` sender; no `sender`, or `sync`, the `def` one."""
     return write_notification_async if sender == "async" else write_notification
 
 
@@ -232,12 +241,12 @@ def check_q(q: str | None) -> None:
         raise InvalidInput("q", f"is longer than {MAX_Q} characters")
 
 
-def check_sender(sender: str) -> None:
-    if sender not in SENDERS:
+def check_sender(sender: str | None) -> None:
+    if sender is not None and sender not in SENDERS:
         raise InvalidInput("sender", "must be sync or async")
 
 
-def check_input(email: str, q: str | None, sender: str) -> None:
+def check_input(email: str, q: str | None, sender: str | None) -> None:
     check_email(email)
     check_q(q)
     check_sender(sender)
@@ -250,7 +259,7 @@ def error_body(error: InvalidInput) -> dict[str, str]:
 # -- the app (clauses 1, 5, 6 and 7) -----------------------------------------------------
 
 def get_query(background_tasks: BackgroundTasks, email: str, q: str | None = None,
-              sender: str = "sync") -> str | None:
+              sender: str | None = None) -> str | None:
     check_input(email, q, sender)
     if q:
         background_tasks.add_task(write_log, log_line(q))
@@ -265,11 +274,17 @@ async def invalid_input(request: Request, error: InvalidInput) -> JSONResponse:
     return JSONResponse(error_body(error), status_code=422)
 
 
+def answer() -> Response:
+    return JSONResponse(ANSWER)
+
+
 @app.post("/send-notification/{email}")
 async def send_notification(email: str, background_tasks: BackgroundTasks,
-                            q: Annotated[str | None, Depends(get_query)], sender: str = "sync") -> Any:
+                            q: Annotated[str | None, Depends(get_query)],
+                            sender: str | None = None) -> Response:
+    # FastAPI attaches `background_tasks` to the response returned: they run after it is sent.
     background_tasks.add_task(pick_sender(sender), email, message=MESSAGE)
-    return ANSWER
+    return answer()
 
 
 @app.get("/health")
