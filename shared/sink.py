@@ -32,6 +32,8 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     arrived: float  # time.monotonic() when DATA came in
+    #: time.monotonic() when the client said MAIL FROM: the start of its attempt.
+    started: float = 0.0
     replied: float | None = None
     reply: str = ""
     #: The client went away before the reply (killed, timed out, cancelled): never answered.
@@ -80,7 +82,7 @@ class Gate:
 @dataclass
 class _Fault:
     matches: Match
-    reply: str
+    reply: str  # "" closes the connection instead of answering
     times: int
 
 
@@ -155,6 +157,10 @@ class SmtpSink:
         with self._cond:
             self._faults.append(_Fault(_matches(address), reply, times))
 
+    def drop(self, address: str | None = None, times: int = 1) -> None:
+        """Close the connection of the next `times` e-mails for `address` instead of answering."""
+        self.fail("", address, times)
+
     def to(self, address: str) -> list[Received]:
         with self._cond:
             return [m for m in self.received if address in m.rcpt_tos]
@@ -194,10 +200,17 @@ class SmtpSink:
                 raise TimeoutError(f"SMTP sink: no {what} within {timeout:g} s")
         return True
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         rcpts = [str(r) for r in envelope.rcpt_tos]
         item = Received(str(envelope.mail_from), rcpts, bytes(envelope.original_content or b""),
-                        time.monotonic())
+                        time.monotonic(), getattr(session, "afterward_started", 0.0))
         with self._cond:
             gates = [g for g in self._gates if g.matches(rcpts)]
             self.received.append(item)
@@ -223,6 +236,10 @@ class SmtpSink:
             self._cond.notify_all()
         if self._on_message is not None:
             self._on_message(item)
+        if not reply:  # a dropped connection: the client never gets an answer
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.4.2 closing"  # written to a closed transport: nobody reads it
         return reply
 
 
