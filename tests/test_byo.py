@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,9 @@ from shared.servers import REPO
 APP = "tests.byo.notify_app:app"
 WRONG_DIR = REPO / "tests" / "byo" / "wrong"
 
-#: Wrong app (tests/byo/wrong/<name>.py) -> the clause of the sentence it breaks.
+#: Wrong app (tests/byo/wrong/<name>.py) -> the clause the run must name: that of the sentence it
+#: breaks, or, where its docstring says so, that of the test that checks the sentence (a default
+#: of clause 9 checked with clause 10's retries, `on_loop` with clause 4's senders).
 WRONG = {
     "answers_202": "1",
     "answer_body_wrong": "1",
@@ -34,9 +37,9 @@ WRONG = {
     "extra_envelope_recipient": "3",
     "no_to_header": "3",
     "from_header_differs": "3",
-    "ignores_mail_from": "3",
+    "ignores_mail_from": "9",
     "default_sender_async": "4",
-    "async_sender_on_smtplib": "4",
+    "async_sender_on_smtplib": "6",
     "answers_after_task": "5",
     "sync_sender_on_loop": "6",
     "checks_deliverability": "8",
@@ -55,12 +58,12 @@ WRONG = {
     "sends_refused_input": "8",
     "default_smtp_port_25": "9",
     "default_log_path_cwd": "9",
-    "default_mail_from": "9",
-    "default_attempts_3": "9",
-    "ignores_attempts": "9",
-    "ignores_backoff": "9",
-    "backoff_not_capped": "9",
-    "no_timeout": "9",
+    "default_mail_from": "3",
+    "default_attempts_3": "10",
+    "ignores_attempts": "10",
+    "ignores_backoff": "10",
+    "backoff_not_capped": "10",
+    "no_timeout": "10",
     "retries_5xx": "10",
     "no_retry_4xx": "10",
     "no_retry_connection_errors": "10",
@@ -75,69 +78,27 @@ WRONG = {
     "error_every_attempt": "10",
     "attempt_from_zero": "10",
     "event_without_thread_name": "11",
-    "on_loop_inverted": "11",
+    "on_loop_inverted": "4",
     "seq_per_thread": "11",
     "log_written_id_is_q": "11",
     "t_wall_clock": "11",
-    "mail_started_once": "11",
-    "mail_sent_without_attempt": "11",
+    "mail_started_once": "10",
+    "mail_sent_without_attempt": "10",
 }
 
 #: Wrong apps whose mistake also fails an earlier clause's test, by nature: they run the whole tier
 #: rather than up to the first failure. Refusing every address (a deliverability check, and this
 #: machine or CI may have no DNS) fails clause 1's test before any clause-8 test runs.
-WHOLE_TIER = {"checks_deliverability"}
+#: Answering only after the e-mail fails clause 2's test first: it holds the e-mail, then waits
+#: for the answer.
+WHOLE_TIER = {"checks_deliverability", "answers_after_task"}
 
 #: Wrong apps that never become ready: the run is one line on stderr and exit 2, no report.
 NEVER_READY = {"health_elsewhere": ("7", "not ready within 30 s: GET /health answered 404")}
 
 #: Wrong apps the contract tier does not catch yet -> the check that should. Each is a strict
 #: xfail: once the check lands, its test passes and the entry must go.
-AWAITING = {
-    "answer_not_json": "clause 1: the answer's Content-Type is application/json",
-    "logs_empty_q": "clause 2: `?q=` (empty) writes no log line",
-    "logs_twice": "clause 2: the log line is in the log once",
-    "wrong_subject": "clause 3: the Subject header is `Notification`",
-    "bcc_archive": "clause 3: the envelope's one recipient is the address",
-    "extra_envelope_recipient": "clause 3: the envelope's one recipient is the address",
-    "no_to_header": "clause 3: the To header is the address",
-    "from_header_differs": "clause 3: the envelope's sender and the From header are AFTERWARD_MAIL_FROM",
-    "ignores_mail_from": "clause 3: with AFTERWARD_MAIL_FROM set, the e-mail is from it",
-    "default_sender_async": "clause 4: without `sender`, the sender's events are off the loop",
-    "async_sender_on_smtplib": "clause 4: while the `async def` sender waits on SMTP, a request is answered",
-    "q_length_in_bytes": "clause 8: a `q` of 1,000 non-ASCII characters is accepted",
-    "sender_case_insensitive": "clause 8: `?sender=SYNC` is refused",
-    "checks_sender_first": "clause 8: with several bad fields, the 422 names the first of email, q, sender",
-    "checks_q_before_email": "clause 8: with several bad fields, the 422 names the first of email, q, sender",
-    "default_smtp_port_25": "clause 9: with AFTERWARD_SMTP_PORT unset, the e-mail goes to port 8025",
-    "default_log_path_cwd": "clause 9: with AFTERWARD_LOG_PATH unset, the log is afterward.log in TMPDIR",
-    "default_mail_from": "clause 9: with AFTERWARD_MAIL_FROM unset, the e-mail is from afterward@localhost",
-    "default_attempts_3": "clause 9: with AFTERWARD_SMTP_ATTEMPTS unset, 4 attempts at an always-4xx server",
-    "ignores_attempts": "clause 9: with AFTERWARD_SMTP_ATTEMPTS=2, 2 attempts at an always-4xx server",
-    "ignores_backoff": "clause 9: the first wait is AFTERWARD_SMTP_BACKOFF",
-    "backoff_not_capped": "clause 9: the waits double up to 2 s (AFTERWARD_SMTP_BACKOFF=1, 4 attempts)",
-    "no_timeout": "clause 9: with AFTERWARD_SMTP_TIMEOUT=1 and the reply held, the attempt is retried",
-    "retries_5xx": "clause 10: a 5xx reply is the one and final attempt",
-    "no_retry_4xx": "clause 10: a 4xx reply, then 250: two attempts, delivered",
-    "no_retry_connection_errors": "clause 10: a refused connection gets AFTERWARD_SMTP_ATTEMPTS attempts",
-    "one_attempt_too_many": "clause 10: an always-4xx server gets exactly AFTERWARD_SMTP_ATTEMPTS attempts",
-    "no_backoff": "clause 10: attempts are at least the backoff apart",
-    "no_mail_failed_event": "clause 10: a mail_failed event per failed attempt",
-    "mail_failed_only_final": "clause 10: a mail_failed event per failed attempt",
-    "temporary_means_not_final": "clause 10: the last of always-4xx attempts is temporary and final",
-    "final_only_when_exhausted": "clause 10: a 5xx failure's mail_failed is final",
-    "no_error_record": "clause 10: one ERROR record on afterward.mailer for a final failure",
-    "error_on_own_logger": "clause 10: one ERROR record on afterward.mailer for a final failure",
-    "error_every_attempt": "clause 10: one ERROR record on afterward.mailer for a final failure",
-    "attempt_from_zero": "clause 10: `attempt` counts from 1",
-    "event_without_thread_name": "clause 11: every event has the fields the spec lists",
-    "on_loop_inverted": "clause 11: on_loop true for the `async def` sender's events, false for the `def`'s",
-    "seq_per_thread": "clause 11: seq increases in the file's order",
-    "log_written_id_is_q": "clause 11: log_written's request id is the log line",
-    "t_wall_clock": "clause 11: t is time.monotonic(), between the test's readings around the request",
-    "mail_started_once": "clause 11: a mail_started event per attempt",
-    "mail_sent_without_attempt": "clause 11: the mail events carry `attempt`",
-}
+AWAITING: dict[str, str] = {}
 
 
 def run_contract(app: str, report: Path, *args: str, servers: tuple[str, ...] = ("uvicorn",),
@@ -202,5 +163,7 @@ def test_every_wrong_app_is_tested_once() -> None:
 @pytest.mark.parametrize("name", sorted({**WRONG, **NEVER_READY}))
 def test_wrong_app_says_which_clause_it_breaks(name: str) -> None:
     doc = ast.get_docstring(ast.parse((WRONG_DIR / f"{name}.py").read_text(encoding="utf-8"))) or ""
+    doc = " ".join(doc.split())
     clause = WRONG[name] if name in WRONG else NEVER_READY[name][0]
-    assert doc.startswith("Wrong: ") and f"(breaks clause {clause}:" in " ".join(doc.split())
+    assert doc.startswith("Wrong: ") and re.search(r"\(breaks clauses? \d", doc), doc
+    assert re.search(rf"\bclauses? (\d+ and )?{clause}\b", doc), f"no clause {clause}: {doc}"

@@ -1,5 +1,6 @@
 """Wrong: the `async def` sender calls blocking smtplib, freezing the event loop while SMTP answers (breaks
-clause 4: the `async def` sender is built on aiosmtplib)."""
+clause 4: the `async def` sender is built on aiosmtplib; clause 6's test catches it: other requests are
+answered meanwhile)."""
 
 from tests.byo import notify_app as n
 

@@ -1,4 +1,4 @@
-"""Wrong: doubles the wait without a cap (breaks clause 9: capped at 2 s)."""
+"""Wrong: doubles the wait without a cap (breaks clauses 9 and 10: capped at 2 s)."""
 
 from tests.byo import notify_app as n
 

@@ -1,4 +1,4 @@
-"""Wrong: defaults to 3 attempts (breaks clause 9: `AFTERWARD_SMTP_ATTEMPTS` default 4)."""
+"""Wrong: defaults to 3 attempts (breaks clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS` default 4)."""
 
 from tests.byo import notify_app as n
 

@@ -1,5 +1,5 @@
 """Wrong: defaults to `noreply@localhost` (breaks clause 9: `AFTERWARD_MAIL_FROM` default
-`afterward@localhost`)."""
+`afterward@localhost`; clause 3's test of the envelope and headers checks the default)."""
 
 from tests.byo import notify_app as n
 

@@ -1,4 +1,4 @@
-"""Wrong: always makes 4 attempts (breaks clause 9: `AFTERWARD_SMTP_ATTEMPTS`)."""
+"""Wrong: always makes 4 attempts (breaks clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS`)."""
 
 from tests.byo import notify_app as n
 

@@ -1,4 +1,4 @@
-"""Wrong: always waits from 0.2 s (breaks clause 9: `AFTERWARD_SMTP_BACKOFF`)."""
+"""Wrong: always waits from 0.2 s (breaks clauses 9 and 10: `AFTERWARD_SMTP_BACKOFF`)."""
 
 from tests.byo import notify_app as n
 

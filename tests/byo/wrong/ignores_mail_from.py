@@ -1,4 +1,5 @@
-"""Wrong: always sends from `afterward@localhost` (breaks clause 3: from `AFTERWARD_MAIL_FROM`)."""
+"""Wrong: always sends from `afterward@localhost` (breaks clause 3: from `AFTERWARD_MAIL_FROM`; clause 9's
+test sets it)."""
 
 from tests.byo import notify_app as n
 

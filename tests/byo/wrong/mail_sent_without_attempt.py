@@ -1,4 +1,5 @@
-"""Wrong: records `mail_sent` without `attempt` (breaks clause 11: the mail events carry `attempt`)."""
+"""Wrong: records `mail_sent` without `attempt` (breaks clause 11: the mail events carry `attempt`; clause
+10's retry test looks for `mail_sent` of attempt 2)."""
 
 from tests.byo import notify_app as n
 

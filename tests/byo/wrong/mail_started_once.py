@@ -1,4 +1,5 @@
-"""Wrong: records `mail_started` for the first attempt only (breaks clause 11: each attempt)."""
+"""Wrong: records `mail_started` for the first attempt only (breaks clause 11: each attempt; clause 10's test
+of a refused connection counts them)."""
 
 from tests.byo import notify_app as n
 

@@ -1,5 +1,5 @@
 """Wrong: decides `on_loop` by the thread: true off the main thread (breaks clause 11: `on_loop` is true when
-the thread runs an event loop)."""
+the thread runs an event loop; clause 4's test, which tells the senders apart by it, catches it)."""
 
 import threading
 
