@@ -57,7 +57,7 @@ WRONG = {
     "logs_refused_input": "8",
     "sends_refused_input": "8",
     "default_smtp_port_25": "9",
-    "default_log_path_cwd": "9",
+    "default_log_file_name": "9",
     "default_mail_from": "3",
     "default_attempts_3": "10",
     "ignores_attempts": "10",
