@@ -97,6 +97,15 @@ def lowest(session: nox.Session) -> None:
 
 
 @nox.session
+def wrong_apps(session: nox.Session) -> None:
+    """Every wrong variant of the from-scratch app (tests/byo/wrong), each caught with its clause named
+    (the default run checks one per clause)."""
+    install(session)
+    session.env["AFTERWARD_ALL_WRONG_APPS"] = "1"
+    session.run("python", "-m", "pytest", "tests/test_byo.py", "-n", "2", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Start the SMTP sink and one app (`-- quart hypercorn`) and watch the e-mails land."""
     install(session)

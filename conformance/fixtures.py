@@ -154,6 +154,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
     group.addoption("--smtp-port", type=int, default=None, metavar="PORT",
                     help=f"the SMTP sink's port (default: any free one; with --url {URL_MODE_SMTP_PORT})")
+    group.addoption("--clause", action="append", default=[], metavar="N",
+                    help="only the contract tests of this clause of shared/SPEC.md (repeatable)")
     group.addoption("--flips", action="store_true",
                     help="run each semantics test on its wrong probe (conformance/flips.toml) instead")
     group.addoption("--repeat", type=int, default=1, metavar="N",
@@ -211,6 +213,14 @@ def repetition(request: pytest.FixtureRequest) -> int:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    clauses = config.getoption("--clause")
+    if clauses:
+        def other(item: pytest.Item) -> bool:
+            marker = item.get_closest_marker("clause")
+            return marker is None or str(marker.args[0]) not in clauses
+
+        config.hook.pytest_deselected(items=[i for i in items if other(i)])
+        items[:] = [i for i in items if not other(i)]
     extra = [i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("repetition", 0)
              and not i.callspec.params["pair"].flip.timing]
     if extra:

@@ -22,7 +22,7 @@ def test_contract_tier_catches_wrong_app(name: str, tmp_path) -> None:
     report = tmp_path / "report.json"
     run = subprocess.run(
         [sys.executable, "-m", "conformance", "--app", f"conformance.wrong_apps.{name}:app",
-         "--server", "uvicorn", "--workers", "0", "--report", str(report)],
+         "--server", "uvicorn", "--workers", "0", "--report", str(report), "--", "--clause", WRONG[name], "-x"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode != 0, run.stdout[-2000:]
     failed = [r for r in json.loads(report.read_text())["results"] if not r["passed"]]
