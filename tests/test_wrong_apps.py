@@ -65,13 +65,13 @@ def _free_port() -> int:
 
 
 def test_an_app_already_running_is_checked_by_url(tmp_path) -> None:
-    """`--url`: the app started by hand passes; what the suite cannot do to it is n/a, with why."""
+    """`--url`: the from-scratch app, started by hand, passes; what the suite cannot do to it is n/a."""
     smtp_port = _free_port()
     log, events = tmp_path / "app.log", tmp_path / "events.jsonl"
     env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(smtp_port),
            "AFTERWARD_LOG_PATH": str(log), "AFTERWARD_EVENTS": str(events)}
     report = tmp_path / "report.json"
-    with LiveServer("frameworks.litestar_app:app", "hypercorn", env=env, log_path=tmp_path / "server.log") as app:
+    with LiveServer("tests.byo.notify_app:app", "hypercorn", env=env, log_path=tmp_path / "server.log") as app:
         run = subprocess.run(
             [sys.executable, "-m", "conformance", "--url", app.url, "--smtp-port", str(smtp_port),
              "--log", str(log), "--events", str(events), "--report", str(report)],
