@@ -1,0 +1,98 @@
+"""A durable app, running: Redis, a Celery worker and the web app under a server, wired together.
+
+The web app and the worker get the same `AFTERWARD_*` configuration plus the broker URL;
+the worker writes the log and the events the contract tier reads. `durable_app()` names
+each framework's durable twin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from durable.redis_server import RedisServer
+from durable.tasks import BROKER_ENV
+from durable.worker import Worker
+from shared.recorder import EVENTS_ENV
+from shared.servers import FRAMEWORKS, LiveServer
+
+__all__ = ["DURABLE_APPS", "Stack", "durable_app"]
+
+#: Framework name -> import string of its durable app, beside the in-process one.
+DURABLE_APPS = {name: app.replace("_app:", "_durable_app:") for name, app in FRAMEWORKS.items()}
+
+
+def durable_app(framework: str) -> str:
+    return DURABLE_APPS[framework]
+
+
+@dataclass
+class Stack:
+    """Redis, `workers` Celery workers and one web server for `app`, all in `workdir`."""
+
+    app: str
+    server: str
+    smtp_port: int
+    workdir: Path
+    workers: int = 1
+    concurrency: int = 4
+    extra_env: dict[str, str] = field(default_factory=dict)
+    redis: RedisServer | None = None
+    web: LiveServer | None = None
+    running: list[Worker] = field(default_factory=list)
+
+    @property
+    def events_path(self) -> Path:
+        return self.workdir / "events.jsonl"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "notifications.log"
+
+    def env(self) -> dict[str, str]:
+        assert self.redis is not None
+        return {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(self.smtp_port),
+                EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
+                BROKER_ENV: self.redis.url, **self.extra_env}
+
+    def start(self) -> Stack:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.redis = RedisServer(self.workdir / "redis").start()
+            for n in range(self.workers):
+                self.start_worker(f"w{n + 1}")
+            self.start_web()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_worker(self, name: str = "w1") -> Worker:
+        worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name).start()
+        self.running.append(worker)
+        return worker
+
+    def start_web(self, **env: str) -> LiveServer:
+        self.web = LiveServer(self.app, self.server, log_path=self.workdir / "server.log",
+                              env={**self.env(), **env}).start()
+        return self.web
+
+    def kill_workers(self) -> None:
+        for worker in self.running:
+            worker.kill()
+        self.running.clear()
+
+    def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+        for worker in self.running:
+            worker.stop()
+        self.running.clear()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
