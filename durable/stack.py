@@ -55,13 +55,15 @@ class Stack:
                 EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
                 BROKER_ENV: self.redis.url, **self.extra_env}
 
-    def start(self) -> Stack:
+    def start(self, web: bool = True) -> Stack:
+        """Redis, the workers and (unless `web=False`) the web server."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         try:
             self.redis = RedisServer(self.workdir / "redis").start()
             for n in range(self.workers):
                 self.start_worker(f"w{n + 1}")
-            self.start_web()
+            if web:
+                self.start_web()
         except BaseException:
             self.stop()
             raise
@@ -72,8 +74,11 @@ class Stack:
         self.running.append(worker)
         return worker
 
-    def start_web(self, **env: str) -> LiveServer:
-        self.web = LiveServer(self.app, self.server, log_path=self.workdir / "server.log",
+    def start_web(self, app: str | None = None, server: str | None = None, workdir: Path | None = None,
+                  **env: str) -> LiveServer:
+        """The web app under its server (or another app or server, in a directory of its own)."""
+        log = (workdir or self.workdir) / "server.log"
+        self.web = LiveServer(app or self.app, server or self.server, log_path=log,
                               env={**self.env(), **env}).start()
         return self.web
 
@@ -92,7 +97,7 @@ class Stack:
             self.redis.stop()
 
     def __enter__(self) -> Stack:
-        return self.start()
+        return self if self.redis is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
