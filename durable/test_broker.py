@@ -74,7 +74,8 @@ def check_broker_down_is_answered_503(live: Live, gate: BrokerGate, sink: SmtpSi
     assert not [line for line in live.log_lines() if token in line], "a request answered 503 was logged"
 
 
-def test_broker_down_is_answered_503_and_nothing_is_sent(gated: Live, gate: BrokerGate, sink: SmtpSink) -> None:
+def test_broker_down_is_answered_503_and_nothing_is_sent(gated: Live, gate: BrokerGate,
+                                                          sink: SmtpSink) -> None:
     """Durable clause: with the broker unreachable, 503 and the error body; nothing logged or sent."""
     check_broker_down_is_answered_503(gated, gate, sink)
 
