@@ -9,13 +9,14 @@ import nox
 from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick", "durable_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 DEPENDENCIES = PYPROJECT["project"]["dependencies"]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
+DURABLE = nox.project.dependency_groups(PYPROJECT, "durable")
 #: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
 TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
 #: Prints `name==version` for every installed distribution: the record and the constraints.
@@ -23,6 +24,18 @@ FREEZE = ("import importlib.metadata as m; "
           "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
+#: The durable apps' broker, from Debian's package; started by the project's code, never as a service.
+BROKER = {"redis-server": "redis-server"}
+
+
+def debian(session: nox.Session, programs: dict[str, str]) -> None:
+    """Install the Debian packages of the programs (program -> package) that are missing."""
+    missing = [package for program, package in programs.items() if not shutil.which(program)]
+    if missing:
+        session.log(f"installing from Debian's packages: {' '.join(missing)}")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
+                    env={"DEBIAN_FRONTEND": "noninteractive"})
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -76,25 +89,51 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def reliability(session: nox.Session) -> None:
     """The full reliability checks (10,000 requests per pair, ...): writes docs/reliability.md."""
-    install(session)
+    debian(session, BROKER)
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", "--full", *session.posargs)
 
 
 @nox.session
 def reliability_quick(session: nox.Session) -> None:
-    """The same reliability checks at CI size."""
-    install(session)
+    """The same reliability checks at CI size (one durable SIGKILL case: the worker's, on one pair)."""
+    debian(session, BROKER)
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", *session.posargs)
+
+
+#: The durable checks' pytest run: one Redis and one worker per test process.
+DURABLE_RUN = ("python", "-m", "pytest", "durable", "-n", "2", "--dist", "loadgroup",
+               "-p", "no:cacheprovider")
+
+
+@nox.session
+def durable(session: nox.Session) -> None:
+    """The durable apps (Celery on Redis): the contract tier and the broker checks, on every pair."""
+    debian(session, BROKER)
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, *session.posargs)
+
+
+@nox.session
+def durable_quick(session: nox.Session) -> None:
+    """The same durable checks at CI size: the four durable apps under uvicorn."""
+    debian(session, BROKER)
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, "--server", "uvicorn", *session.posargs)
+
+
+@nox.session
+def durable_demo(session: nox.Session) -> None:
+    """Start Redis, a Celery worker, a durable app (`-- quart hypercorn`) and the sink; watch one land."""
+    debian(session, BROKER)
+    install(session, *DURABLE)
+    session.run("python", "-m", "durable.demo", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """What a background task costs, against a bare-ASGI ceiling: docs/benchmarks.md (`-- --quick`)."""
-    missing = [package for program, package in GENERATORS.items() if not shutil.which(program)]
-    if missing:
-        session.log(f"installing the load generators from Debian's packages: {' '.join(missing)}")
-        session.run("apt-get", "update", "-qq", external=True)
-        session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
-                    env={"DEBIAN_FRONTEND": "noninteractive"})
+    debian(session, GENERATORS)
     install(session, *BENCH)
     session.run("python", "-m", "bench", *session.posargs)
