@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-__all__ = ["RedisServer", "redis_binary"]
+__all__ = ["RedisServer", "redis_binary", "redis_version"]
 
 
 def redis_binary() -> str:
@@ -27,6 +27,12 @@ def redis_binary() -> str:
         raise RuntimeError("redis-server is not installed: `apt-get install redis-server` "
                            "(the nox sessions that need it install it)")
     return found
+
+
+def redis_version() -> str:
+    """`7.0.15`, from `redis-server --version` (`Redis server v=7.0.15 sha=...`)."""
+    out = subprocess.run([redis_binary(), "--version"], capture_output=True, text=True, check=True).stdout
+    return next((w[2:] for w in out.split() if w.startswith("v=")), out.strip())
 
 
 def _free_port() -> int:

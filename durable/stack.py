@@ -36,6 +36,8 @@ class Stack:
     workdir: Path
     workers: int = 1
     concurrency: int = 4
+    #: The module whose Celery app the workers run.
+    tasks: str = "durable.tasks"
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     web: LiveServer | None = None
@@ -70,7 +72,8 @@ class Stack:
         return self
 
     def start_worker(self, name: str = "w1") -> Worker:
-        worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name).start()
+        worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name,
+                        app=self.tasks).start()
         self.running.append(worker)
         return worker
 

@@ -24,8 +24,8 @@ from kombu.exceptions import OperationalError as BrokerUnavailable
 from shared.logwriter import write_log
 from shared.mailer import Outcome, write_notification, write_notification_async
 
-__all__ = ["BROKER_ENV", "BROKER_UNAVAILABLE", "BrokerUnavailable", "broker_url", "celery_app", "done_key",
-           "notify", "unavailable_body"]
+__all__ = ["BROKER_ENV", "BROKER_UNAVAILABLE", "SETTINGS", "BrokerUnavailable", "broker_url", "celery_app",
+           "done_key", "notify", "unavailable_body"]
 
 BROKER_ENV = "AFTERWARD_BROKER_URL"
 #: Rounds of the sender's attempts (clause 9's AFTERWARD_SMTP_ATTEMPTS each) before a
@@ -52,8 +52,8 @@ def _seconds(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
 
-celery_app = Celery("afterward", broker=broker_url())
-celery_app.conf.update(
+#: The app's settings: acknowledged late, redelivered when a worker dies, answered fast when down.
+SETTINGS = dict(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
@@ -73,6 +73,8 @@ celery_app.conf.update(
     broker_connection_timeout=_seconds("AFTERWARD_BROKER_TIMEOUT", 2),
     task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
 )
+celery_app = Celery("afterward", broker=broker_url())
+celery_app.conf.update(SETTINGS)
 
 _marks: redis.Redis | None = None
 

@@ -22,7 +22,8 @@ __all__ = ["Worker"]
 
 class Worker:
     def __init__(self, env: Mapping[str, str], log_path: Path, concurrency: int = 4,
-                 ready_timeout: float = 60.0, name: str = "w1") -> None:
+                 ready_timeout: float = 60.0, name: str = "w1", app: str = "durable.tasks") -> None:
+        self.app = app
         self.env = dict(env)
         self.log_path = log_path
         self.concurrency = concurrency
@@ -31,7 +32,7 @@ class Worker:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", "durable.tasks", "worker", "--pool", "prefork",
+        return [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "prefork",
                 "--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-gossip",
                 "--without-mingle", "--without-heartbeat", "--hostname", f"{self.name}@%h"]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ import pytest
 import redis
 
 from conformance.fixtures import Pair
+from durable.redis_server import redis_version
 from durable.stack import Stack, durable_app
 from reliability import IN_FLIGHT
 from reliability.delivery import Tally
@@ -33,6 +35,12 @@ VISIBILITY_TIMEOUT = 8
 CONCURRENCY = 4
 SENDERS = ["async", "sync"] * (IN_FLIGHT // 2)
 TARGETS = ("web", "worker", "redis")
+
+
+def stack_versions() -> str:
+    """What the durable rows ran on, for the page."""
+    packages = ", ".join(f"{name} {metadata.version(name)}" for name in ("celery", "kombu", "redis"))
+    return f"{packages} (redis-py) and Redis {redis_version()}"
 
 
 def wait_drained(stack: Stack, timeout: float) -> None:
@@ -97,7 +105,8 @@ def test_durable_sigkill_loses_nothing(pair: Pair, sink: SmtpSink, tmp_path: Pat
     counts = sink.deliveries(prefix).update()
     tally = Tally.of(senders, Counter({a: n for a, n in counts.items() if a != barrier}))
     metric(pair, f"durable_sigkill_{target}_in_flight_lost", f"{len(tally.missing)}/{len(senders)}",
-           f"0/{len(senders)}", mid_send_at_kill=CONCURRENCY, visibility_timeout_s=VISIBILITY_TIMEOUT)
+           f"0/{len(senders)}", mid_send_at_kill=CONCURRENCY, visibility_timeout_s=VISIBILITY_TIMEOUT,
+           stack=stack_versions())
     metric(pair, f"durable_sigkill_{target}_duplicates", tally.duplicates, 0, sample=tally.sample())
     assert at_kill == 0, "a held notification was delivered before the kill"
     assert not tally.unexpected, tally.sample()
