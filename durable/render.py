@@ -43,8 +43,26 @@ the user (the clauses are [SPEC.md](../shared/SPEC.md)'s 12 to 17):
 - **Nothing lost by SIGKILL** of the web server, the worker mid-delivery or Redis:
   [reliability.md](reliability.md#durable-the-same-apps-on-celery-and-redis).
 
+Where the durable apps differ from the in-process ones, declared in
+[durable/expected.toml](../durable/expected.toml) and checked by the test named:
+
+{table}
+
 The step, per framework (`diff -u frameworks/<name>_app.py frameworks/<name>_durable_app.py`):
 """
+
+
+def table() -> str:
+    """The declared properties (durable/expected.toml): durable against in-process, and why."""
+    from durable.declared import properties
+
+    rows = ["| property | durable | in-process | why |", "|---|---|---|---|"]
+    for name, p in properties().items():
+        value = {True: "yes", False: "no"}.get(p["value"], str(p["value"]))
+        why = " ".join(p["why"].split())
+        rows.append(f"| `{name}` | `{value}` | {p['in_process']} | {why} ([source]({p['source']}); "
+                    f"measured by `{p['measured_by']}`) |")
+    return "\n".join(rows)
 
 
 def diff(framework: str) -> str:
@@ -55,7 +73,7 @@ def diff(framework: str) -> str:
 
 
 def page() -> str:
-    parts = [PROSE]
+    parts = [PROSE.replace("{table}", table())]
     for name in FRAMEWORKS:
         parts += [f"## {name}", "", diff(name), ""]
     return "\n".join(parts)

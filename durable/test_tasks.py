@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from conformance.fixtures import fresh_address
+from durable.declared import declared
 from durable.stack import Stack
 from durable.tasks import celery_app, done_key, notify
 from shared.recorder import read_events
@@ -60,3 +61,4 @@ def test_temporary_smtp_failures_are_retried_until_delivered(backend: Stack, sin
     marks = redis.Redis.from_url(backend.redis.url)
     assert marks.exists(done_key(key, "mail"))
     marks.close()
+    assert declared("temporary_smtp_failure_retried_later") is True  # what this test has just shown

@@ -5,7 +5,8 @@ from shared.servers import REPO
 
 
 def test_committed_page_matches_the_apps() -> None:
-    assert PAGE.read_text(encoding="utf-8") == page(), "docs/durable.md is stale: run `python -m durable.render`"
+    assert PAGE.read_text(encoding="utf-8") == page(), \
+        "docs/durable.md is stale: run `python -m durable.render`"
 
 
 def test_readme_block_matches_the_apps() -> None:
@@ -25,3 +26,13 @@ def test_a_changed_app_changes_the_diff(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(render, "REPO", tmp_path)
     assert "+# a line the page must show" in diff("fastapi")
     assert README_BLOCK[0] not in diff("fastapi")
+
+
+def test_every_declared_property_names_a_test_that_exists() -> None:
+    """Each row of durable/expected.toml is checked by a test function that is really there."""
+    from durable.declared import properties
+
+    for name, prop in properties().items():
+        path, _, function = prop["measured_by"].partition("::")
+        assert f"def {function}(" in (REPO / path).read_text(), f"{name}: {prop['measured_by']} not found"
+        assert prop["source"].startswith("https://github.com/") and "/blob/v" in prop["source"], name
