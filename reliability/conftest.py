@@ -16,13 +16,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not FULL:
-        durable = [i for i in items if getattr(i, "originalname", "") == "test_durable_sigkill_loses_nothing"]
+    durable = [i for i in items if getattr(i, "originalname", "") == "test_durable_sigkill_loses_nothing"]
+    if config.getoption("--app"):  # an app of the user's own has no durable twin here
+        keep = []
+    elif FULL:
+        keep = durable
+    else:
         keep = [i for i in durable if i.callspec.params["target"] == QUICK_DURABLE][:1]  # type: ignore
-        dropped = [i for i in durable if i not in keep]
-        if dropped:
-            config.hook.pytest_deselected(items=dropped)
-            items[:] = [i for i in items if i not in dropped]
+    dropped = [i for i in durable if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
     # Tests parametrized by server alone (the four apps at once) share a worker per server.
     for item in items:
         callspec = getattr(item, "callspec", None)
