@@ -157,7 +157,7 @@ def render(data: dict[str, Any]) -> str:
                   str(get(p, "sigkill_in_flight_lost")),
                   str(get(p, "sigkill_delivered_before_delivered_once"))]
                  for n, p in zip(name, pairs)]),
-        *_durable(cells, pairs),
+        *_durable(cells, pairs, run),
         "## Load",
         "",
         *_table(["pair", "requests (per s)", "delivered / accepted", "duplicates", "5xx", "no answer",
@@ -175,7 +175,7 @@ def render(data: dict[str, Any]) -> str:
 DURABLE_TARGETS = {"web": "the web server", "worker": "the worker, mid-delivery", "redis": "Redis"}
 
 
-def _durable(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
+def _durable(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> list[str]:
     """The durable apps' SIGKILL rows, when the data has them."""
     have = [p for p in pairs if any(name.startswith("durable_sigkill_") for name in cells[p])]
     if not have:
@@ -201,7 +201,9 @@ def _durable(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
         "queued), kills one process with SIGKILL, starts it again (the worker: a new one), lets the e-mails "
         "through, waits until the broker holds no message, sends a barrier, then counts each address. "
         "Duplicates are counted rather than assumed away: the task checks a done-mark in Redis, keyed by "
-        "its task id, before it sends.",
+        "its task id, before it sends."
+        + (f" These rows come from a run of their own ({run['merged_seconds'] // 60} min "
+           f"{run['merged_seconds'] % 60} s), merged into the data." if "merged_seconds" in run else ""),
         "",
         *_table(["pair", *(f"SIGKILL of {what}" for what in DURABLE_TARGETS.values())],
                 [[f"{f}-{s}", *(cell((f, s), t) for t in DURABLE_TARGETS)] for f, s in have]),
