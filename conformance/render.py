@@ -85,6 +85,8 @@ def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
         if not found:
             return "-"
         if found[0]["tier"] == "contract":
+            if all(r["observed"] == "n/a" for r in found):
+                return "n/a"
             return "pass" if all(r["passed"] for r in found) else "FAIL!"
         r = found[0]
         return _fit(short(r["observed"])) if r["passed"] else _fit(short(r["observed"]), CELL - 1) + "!"

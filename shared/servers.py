@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["FRAMEWORKS", "REPO", "SERVERS", "LiveServer", "ServerFailed"]
+__all__ = ["FRAMEWORKS", "LOG_CONFIG", "REPO", "SERVERS", "LiveServer", "ServerFailed"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,6 +52,13 @@ BIND_BY_PORT: dict[str, dict[str, tuple[str, ...]]] = {
     "hypercorn": {"fd://{fd}": ("127.0.0.1:{port}",)},
 }
 
+#: How each server is given a logging configuration (a JSON `logging.config.dictConfig` file):
+#: the contract tier attaches its own handler to the spec's `afterward.mailer` logger this way.
+LOG_CONFIG: dict[str, tuple[str, ...]] = {
+    "uvicorn": ("--log-config", "{path}"),
+    "hypercorn": ("--log-config", "json:{path}"),
+}
+
 
 class ServerFailed(RuntimeError):
     pass
@@ -60,11 +67,12 @@ class ServerFailed(RuntimeError):
 class LiveServer:
     def __init__(self, app: str, server: str, env: Mapping[str, str] | None = None,
                  log_path: Path | None = None, extra_args: Sequence[str] = (),
-                 ready_timeout: float = 30.0, by_port: bool = False) -> None:
+                 ready_timeout: float = 30.0, by_port: bool = False, unset: Sequence[str] = ()) -> None:
         if server not in SERVERS:
             raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
         self.app, self.server = app, server
         self.env = dict(env or {})
+        self.unset = tuple(unset)  # variables of this process's environment the server must not see
         self.log_path = log_path
         self.extra_args = tuple(extra_args)
         self.ready_timeout = ready_timeout
@@ -93,7 +101,8 @@ class LiveServer:
         self.port, fd = sock.getsockname()[1], sock.fileno()
         if self.by_port:
             sock.close()  # the server binds the port itself, a moment later
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env = {k: v for k, v in os.environ.items() if k not in self.unset}
+        env |= {**self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
