@@ -36,8 +36,9 @@ class Stack:
     workdir: Path
     workers: int = 1
     concurrency: int = 4
-    #: The module whose Celery app the workers run.
-    tasks: str = "durable.tasks"
+    #: The module whose Celery app the workers run (`durable.records`: with the mailer's records
+    #: in `records_path`).
+    tasks: str = "durable.records"
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     web: LiveServer | None = None
@@ -49,13 +50,23 @@ class Stack:
 
     @property
     def log_path(self) -> Path:
-        return self.workdir / "notifications.log"
+        return Path(self.extra_env.get("AFTERWARD_LOG_PATH") or self.workdir / "notifications.log")
+
+    @property
+    def records_path(self) -> Path:
+        return self.workdir / "records.log"
 
     def env(self) -> dict[str, str]:
+        """The configuration of the web app and the workers; a variable `extra_env` sets to ""
+        is left out (the code then uses its default)."""
         assert self.redis is not None
-        return {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(self.smtp_port),
-                EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
-                BROKER_ENV: self.redis.url, **self.extra_env}
+        env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(self.smtp_port),
+               EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
+               "AFTERWARD_RECORDS": str(self.records_path), BROKER_ENV: self.redis.url, **self.extra_env}
+        return {k: v for k, v in env.items() if v != ""}
+
+    def unset(self) -> list[str]:
+        return [k for k, v in self.extra_env.items() if v == ""]
 
     def start(self, web: bool = True) -> Stack:
         """Redis, the workers and (unless `web=False`) the web server."""
@@ -73,7 +84,7 @@ class Stack:
 
     def start_worker(self, name: str = "w1") -> Worker:
         worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name,
-                        app=self.tasks).start()
+                        app=self.tasks, unset=self.unset()).start()
         self.running.append(worker)
         return worker
 
@@ -82,7 +93,7 @@ class Stack:
         """The web app under its server (or another app or server, in a directory of its own)."""
         log = (workdir or self.workdir) / "server.log"
         self.web = LiveServer(app or self.app, server or self.server, log_path=log,
-                              env={**self.env(), **env}).start()
+                              env={**self.env(), **env}, unset=self.unset()).start()
         return self.web
 
     def kill_workers(self) -> None:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from shared.servers import REPO
@@ -22,8 +22,10 @@ __all__ = ["Worker"]
 
 class Worker:
     def __init__(self, env: Mapping[str, str], log_path: Path, concurrency: int = 4,
-                 ready_timeout: float = 60.0, name: str = "w1", app: str = "durable.tasks") -> None:
+                 ready_timeout: float = 60.0, name: str = "w1", app: str = "durable.tasks",
+                 unset: Sequence[str] = ()) -> None:
         self.app = app
+        self.unset = tuple(unset)  # variables of this process's environment the worker must not see
         self.env = dict(env)
         self.log_path = log_path
         self.concurrency = concurrency
@@ -37,7 +39,8 @@ class Worker:
                 "--without-mingle", "--without-heartbeat", "--hostname", f"{self.name}@%h"]
 
     def start(self) -> Worker:
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env = {**{k: v for k, v in os.environ.items() if k not in self.unset}, **self.env,
+               "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as out:
