@@ -77,8 +77,8 @@ def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Callable[
         stacks.append(stack)
         stack.start()
         assert stack.web is not None
-        return Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path, stack.log_path,
-                    stack.records_path)
+        return Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
+                    stack.log_path, stack.records_path)
 
     yield start
     for stack in stacks:
