@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from conformance.fixtures import Live, Pair
-from durable.stack import Stack, durable_app
-from shared.servers import LiveServer
+from durable.stack import DurableServer, Stack, durable_app
 from shared.sink import SmtpSink
 
 #: The contract tier's worker: clause 10's one round of attempts.
@@ -37,8 +36,9 @@ def backend(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def start_durable(pair: Pair, backend: Stack, workdir: Path, app: str | None = None, **env: str) -> Live:
     """The pair's durable app (or `app`) under its server, on the backend (or what `env` says)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    server = LiveServer(app or durable_app(pair.framework), pair.server, log_path=workdir / "server.log",
-                        env={**backend.env(), **env}, unset=backend.unset()).start()
+    server = DurableServer(app or durable_app(pair.framework), pair.server, log_path=workdir / "server.log",
+                           env={**backend.env(), **env}, unset=backend.unset(),
+                           workers=lambda: backend.running).start()
     return Live(Pair(pair.framework, pair.server, server.app), server, backend.events_path, backend.log_path,
                 backend.records_path)
 

@@ -7,8 +7,10 @@ each framework's durable twin.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from durable.redis_server import RedisServer
 from durable.tasks import BROKER_ENV
@@ -16,7 +18,7 @@ from durable.worker import Worker
 from shared.recorder import EVENTS_ENV
 from shared.servers import FRAMEWORKS, LiveServer
 
-__all__ = ["DURABLE_APPS", "Stack", "durable_app"]
+__all__ = ["DURABLE_APPS", "DurableServer", "Stack", "durable_app"]
 
 #: Framework name -> import string of its durable app, beside the in-process one.
 DURABLE_APPS = {name: app.replace("_app:", "_durable_app:") for name, app in FRAMEWORKS.items()}
@@ -24,6 +26,32 @@ DURABLE_APPS = {name: app.replace("_app:", "_durable_app:") for name, app in FRA
 
 def durable_app(framework: str) -> str:
     return DURABLE_APPS[framework]
+
+
+class DurableServer(LiveServer):
+    """The web server, whose processes, for a durable app, include the workers': the suite
+    checks that events come from the app's own processes, and here the worker sends."""
+
+    def __init__(self, *args: Any, workers: Callable[[], list[Worker]] = list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers = workers
+
+    def web_pids(self) -> list[int]:
+        return super().pids()
+
+    def pids(self) -> list[int]:
+        found = self.web_pids()
+        for worker in self.workers():
+            if worker.proc is not None:
+                todo = [worker.proc.pid]
+                while todo:
+                    pid = todo.pop()
+                    found.append(pid)
+                    try:
+                        todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+                    except OSError:
+                        pass
+        return found
 
 
 @dataclass
@@ -92,8 +120,9 @@ class Stack:
                   **env: str) -> LiveServer:
         """The web app under its server (or another app or server, in a directory of its own)."""
         log = (workdir or self.workdir) / "server.log"
-        self.web = LiveServer(app or self.app, server or self.server, log_path=log,
-                              env={**self.env(), **env}, unset=self.unset()).start()
+        self.web = DurableServer(app or self.app, server or self.server, log_path=log,
+                                 env={**self.env(), **env}, unset=self.unset(),
+                                 workers=lambda: self.running).start()
         return self.web
 
     def kill_workers(self) -> None:
