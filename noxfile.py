@@ -7,7 +7,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick", "durable_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -21,8 +21,11 @@ BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
 #: The browser the docs are checked in, from Debian's packages: program -> package.
 BROWSER = {"chromium": "chromium"}
+DURABLE = nox.project.dependency_groups(PYPROJECT, "durable")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
+#: The durable apps' broker, from Debian's package; started by the project's code, never as a service.
+BROKER = {"redis-server": "redis-server"}
 
 
 def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> None:
@@ -115,26 +118,52 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def reliability(session: nox.Session) -> None:
     """The full reliability checks (10,000 requests per pair, ...): writes docs/reliability.md."""
-    install(session)
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", "--full", *session.posargs)
 
 
 @nox.session
 def reliability_quick(session: nox.Session) -> None:
-    """The same reliability checks at CI size."""
-    install(session)
+    """The same reliability checks at CI size (one durable SIGKILL case: the worker's, on one pair)."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", *session.posargs)
+
+
+#: The durable checks' pytest run: one Redis and one worker per test process.
+DURABLE_RUN = ("python", "-m", "pytest", "durable", "-n", "2", "--dist", "loadgroup",
+               "-p", "no:cacheprovider")
+
+
+@nox.session
+def durable(session: nox.Session) -> None:
+    """The durable apps (Celery on Redis): the contract tier and the broker checks, on every pair."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, *session.posargs)
+
+
+@nox.session
+def durable_quick(session: nox.Session) -> None:
+    """The same durable checks at CI size: FastAPI's durable app under uvicorn, and the wrong apps."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, "--framework", "fastapi", "--server", "uvicorn", *session.posargs)
+
+
+@nox.session
+def durable_demo(session: nox.Session) -> None:
+    """Start Redis, a Celery worker, a durable app (`-- quart hypercorn`) and the sink; watch one land."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run("python", "-m", "durable.demo", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """What a background task costs, against a bare-ASGI ceiling: docs/benchmarks.md (`-- --quick`)."""
-    missing = [package for program, package in GENERATORS.items() if not shutil.which(program)]
-    if missing:
-        session.log(f"installing the load generators from Debian's packages: {' '.join(missing)}")
-        session.run("apt-get", "update", "-qq", external=True)
-        session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
-                    env={"DEBIAN_FRONTEND": "noninteractive"})
+    apt_install(session, GENERATORS, "the load generators")
     install(session, *BENCH)
     session.run("python", "-m", "bench", *session.posargs)
 
