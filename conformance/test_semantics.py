@@ -206,7 +206,7 @@ def _thread_of(probe: Live, kind: str) -> tuple[str, str]:
 def _pool(thread_name: str) -> str:
     if thread_name.startswith("AnyIO worker thread"):
         return "anyio"
-    if thread_name.startswith("asyncio_"):
+    if thread_name.startswith(("asyncio_", "uvloop_")):  # asyncio's and uvloop's default executors
         return "loop default executor"
     return thread_name
 
