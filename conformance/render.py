@@ -12,8 +12,8 @@ from shared.servers import FRAMEWORKS, SERVERS
 
 __all__ = ["PACKAGES", "differences", "matrix", "semantics_page", "short", "versions", "with_differences"]
 
-PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "anyio",
-            "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
+PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "httptools", "uvloop",
+            "granian", "anyio", "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
 
 
 def versions() -> dict[str, str]:
