@@ -73,7 +73,8 @@ class Raw:
         self.buffer = b""
 
     def send(self, method: str, path: str) -> None:
-        self.sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".encode())
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        self.sock.sendall(head.encode())
 
     def read_response(self, timeout: float = DEADLINE) -> int | None:
         """The status of the next response, or None when the server closed the connection."""

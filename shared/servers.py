@@ -198,7 +198,8 @@ class LiveServer:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:  # a worker that has just exited
                 continue
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            total += next((int(line.split()[1]) for line in status.splitlines()
+                           if line.startswith("VmRSS:")), 0)
         return total
 
     def cpu_seconds(self) -> float:
