@@ -115,7 +115,9 @@ def machine() -> dict[str, object]:
                   if line.startswith("model name")), platform.processor())
     return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
-            "loop": "asyncio", "http": {"uvicorn": "h11", "hypercorn": "h11 (its own HTTP/1.1)"},
+            "loop": "asyncio (uvloop for uvicorn-std)",
+            "http": {"uvicorn": "h11", "uvicorn-std": "httptools", "hypercorn": "h11 (its own HTTP/1.1)",
+                     "granian": "its own (Rust), ASGI interface"},
             "workers": 1}
 
 

@@ -22,8 +22,8 @@ class BenchServer(LiveServer):
         cmd = super().command(fd)
         if "--access-logfile" in cmd:
             del cmd[cmd.index("--access-logfile"):cmd.index("--access-logfile") + 2]
-        if self.server == "uvicorn":
-            cmd.append("--no-access-log")
+        if self.server in ("uvicorn", "uvicorn-std"):
+            cmd.append("--no-access-log")  # granian's is off unless asked for
         if self.runner:
             cmd[1:3] = ["-m", self.runner]
         return [*pinned(SERVER_CPU), *cmd]

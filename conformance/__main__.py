@@ -1,6 +1,6 @@
 """`python -m conformance`: run the suite on real servers, print the matrix, write the report.
 
-    python -m conformance                       # both tiers, 4 frameworks x 2 servers
+    python -m conformance                       # both tiers, 4 frameworks x 4 servers
     python -m conformance --app pkg.module:app  # the contract tier against your own app
     python -m conformance --url http://127.0.0.1:8000 --log /tmp/app.log  # an app already running
     python -m conformance --framework quart --server hypercorn -- -x   # a subset; pytest args after --

@@ -248,7 +248,8 @@ def _log_config(path: Path) -> dict[str, Any]:
             "formatters": {"line": {"format": "%(levelname)s %(name)s %(message)s"}},
             "handlers": {"records": {"class": "logging.FileHandler", "filename": str(path),
                                      "formatter": "line", "encoding": "utf-8"}},
-            "loggers": {"afterward.mailer": {"handlers": ["records"], "level": "INFO"}}}
+            "loggers": {"afterward.mailer": {"handlers": ["records"], "level": "INFO"}},
+            "root": {"level": "WARNING", "handlers": []}}
 
 
 def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] | list[str] = (),

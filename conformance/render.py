@@ -13,8 +13,8 @@ from shared.servers import FRAMEWORKS, SERVERS
 __all__ = ["PACKAGES", "changed_in", "differences", "matrix", "semantics_page", "short", "versions",
            "versions_page", "with_differences"]
 
-PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "anyio",
-            "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
+PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "httptools", "uvloop",
+            "granian", "anyio", "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
 
 
 def versions() -> dict[str, str]:
@@ -53,8 +53,11 @@ CELL = 6
 
 
 def _abbreviation(pair: str) -> str:
+    """`fa-uv` for fastapi-uvicorn; a hyphenated server by its parts' initials: `fa-us` for
+    fastapi-uvicorn-std."""
     framework, _, server = pair.partition("-")
-    return f"{framework[:2]}-{server[:2]}"
+    parts = server.split("-")
+    return f"{framework[:2]}-{server[:2] if len(parts) == 1 else ''.join(p[0] for p in parts)}"
 
 
 #: Long values in the terminal's matrix, and what they are shortened to.
@@ -94,6 +97,9 @@ def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
 
     label = max([len(n) for n in names] + [8])
     per_block = max(1, (width - label - 1) // (CELL + 1))
+    servers = len({p.partition("-")[2] for p in pairs})
+    if per_block > servers:  # whole frameworks per block: each block shows every server of them
+        per_block -= per_block % servers
     lines: list[str] = []
     for start in range(0, len(pairs), per_block):
         block = pairs[start:start + per_block]

@@ -74,7 +74,8 @@ class Raw:
         self.buffer = b""
 
     def send(self, method: str, path: str) -> None:
-        self.sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".encode())
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        self.sock.sendall(head.encode())
 
     def read_response(self, timeout: float = DEADLINE) -> int | None:
         """The status of the next response, or None when the server closed the connection."""
@@ -207,7 +208,7 @@ def _thread_of(probe: Live, kind: str) -> tuple[str, str]:
 def _pool(thread_name: str) -> str:
     if thread_name.startswith("AnyIO worker thread"):
         return "anyio"
-    if thread_name.startswith("asyncio_"):
+    if thread_name.startswith(("asyncio_", "uvloop_")):  # asyncio's and uvloop's default executors
         return "loop default executor"
     return re.sub(r"_\d+$", "", thread_name)  # an executor of the app's own: its `thread_name_prefix`
 
@@ -438,27 +439,29 @@ def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, ch
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 
-#: Longer than any bounded grace period declared (or set by a run that flips one); a server
-#: still up then waits without bound.
-GRACE_LIMIT = 10.0
+#: Longer than any bounded grace period declared (Quart's 5 s) or set by a wrong probe
+#: (hypercorn's 5 s); a server still up then, with the task not cancelled, waits without bound.
+GRACE_LIMIT = 7.0
 
 
 def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:
     """How long does a held task get after SIGTERM, under default settings?
 
-    Measured to the task's cancellation (recorded by the task), or to the process's exit
-    when nothing cancels it; reported in seconds as measured, compared with the declared
-    value within the property's tolerance.
+    Measured to the task's cancellation (recorded by the task, whether or not the process
+    has exited by the limit), or to the process's exit when nothing cancels it; reported in
+    seconds as measured, compared with the declared value within the property's tolerance.
     """
     rid, signalled = _held_then_sigterm(fresh_probe, gates)
     code = fresh_probe.server.wait(GRACE_LIMIT)
     exited = time.monotonic()
+    cancelled = fresh_probe.events(rid, "task_cancelled")  # before the release: only the server's
     gates.release(f"{rid}.0")
-    cancelled = fresh_probe.events(rid, "task_cancelled")
-    if code is None:
-        observed: Any = "unbounded"
+    if cancelled:
+        observed: Any = round(cancelled[0]["t"] - signalled, 1)
+    elif code is None:
+        observed = "unbounded"
     else:
-        observed = round((cancelled[0]["t"] if cancelled else exited) - signalled, 1)
+        observed = round(exited - signalled, 1)
     check(observed, ended_by="cancel" if cancelled else "exit" if code is not None else "still running",
           exit_s=round(exited - signalled, 2))
 

@@ -36,8 +36,10 @@ def main() -> int:
     cmd = ["reliability", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup",
            "--report", str(REPORT), "-o", "testpaths=reliability"]
     started = time.monotonic()
+    if "--server" not in args and not any(a.startswith("--server=") for a in args):
+        cmd += [a for server in reliability.SERVERS for a in ("--server", server)]
     code = int(pytest.main([*cmd, *args]))
-    if full and not args and code == 0:
+    if full and not args and code == 0:  # the default servers, every check
         from reliability.expectations import CONFIGURED_GRACE
         from reliability.oracle import LONGEST_Q
 

@@ -38,6 +38,7 @@ from shared.sink import Gate, SmtpSink
 #: Each server's grace period and Quart's, raised above any hold here.
 CONFIGURED = {
     "uvicorn": ("--timeout-graceful-shutdown", f"{CONFIGURED_GRACE:g}"),
+    "uvicorn-std": ("--timeout-graceful-shutdown", f"{CONFIGURED_GRACE:g}"),
     "hypercorn": ("--graceful-timeout", f"{CONFIGURED_GRACE:g}"),
 }
 QUART_GRACE = {"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": f"{CONFIGURED_GRACE:g}"}

@@ -4,6 +4,13 @@ A `LiveServer` is a real ASGI server process serving one app on 127.0.0.1. The t
 binds the listening socket itself (port 0) and hands it to the server as a file
 descriptor, so there is no race for a port; readiness is polled on `GET /health`
 with a deadline; stopping kills only the process it started, by PID.
+
+granian takes no socket from its parent: it binds a port itself, with SO_REUSEPORT (one
+socket per worker). For it the test reserves the port instead: a socket bound with
+SO_REUSEPORT but never listening, held until the server answers. The kernel lets only a
+socket that also sets SO_REUSEPORT share that port, and a socket that does not listen
+takes no connections, so between the reservation and readiness no other program can bind
+the port and no request can reach anything but the server.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from pathlib import Path
 import httpx
 
 __all__ = ["APP_DIR_ENV", "FRAMEWORKS", "LOG_CONFIG", "REPO", "SERVERS", "LiveServer", "ServerFailed",
-           "app_dir"]
+           "app_dir", "binds_itself", "reserve_port"]
 
 REPO = Path(__file__).resolve().parent.parent
 #: The directory the servers import apps from and run in: this checkout, unless this variable
@@ -39,14 +46,21 @@ FRAMEWORKS: dict[str, str] = {
     "quart": "frameworks.quart_app:app",
 }
 
-#: Server name -> command line; `{app}` is an import string, `{fd}` the listening socket.
-#: One worker, asyncio loop; uvicorn's HTTP implementation is named so that installed
-#: extras cannot change what is measured.
+#: Server name -> command line; `{app}` is an import string, `{fd}` the listening socket,
+#: `{port}` a port reserved for a server that binds it itself. One worker each; the HTTP
+#: implementation and the loop are named so that installed extras cannot change what is
+#: measured: `uvicorn` is h11 on asyncio (uvicorn without extras), `uvicorn-std` httptools
+#: on uvloop (what `uvicorn[standard]`, `fastapi run` and `litestar run` pick), granian its
+#: ASGI interface on asyncio (its `--loop auto` would pick uvloop whenever it is installed).
 SERVERS: dict[str, tuple[str, ...]] = {
     "uvicorn": ("-m", "uvicorn", "{app}", "--fd", "{fd}", "--http", "h11", "--loop", "asyncio",
                 "--lifespan", "on"),
+    "uvicorn-std": ("-m", "uvicorn", "{app}", "--fd", "{fd}", "--http", "httptools", "--loop", "uvloop",
+                    "--lifespan", "on"),
     "hypercorn": ("-m", "hypercorn", "{app}", "--bind", "fd://{fd}", "--worker-class", "asyncio",
                   "--access-logfile", "-"),
+    "granian": ("-m", "granian", "{app}", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+                "--loop", "asyncio", "--workers", "1"),
 }
 
 
@@ -57,15 +71,32 @@ SERVERS: dict[str, tuple[str, ...]] = {
 #: benchmarks bind by port.
 BIND_BY_PORT: dict[str, dict[str, tuple[str, ...]]] = {
     "uvicorn": {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
+    "uvicorn-std": {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
     "hypercorn": {"fd://{fd}": ("127.0.0.1:{port}",)},
+    "granian": {},
 }
 
 #: How each server is given a logging configuration (a JSON `logging.config.dictConfig` file):
 #: the contract tier attaches its own handler to the spec's `afterward.mailer` logger this way.
 LOG_CONFIG: dict[str, tuple[str, ...]] = {
     "uvicorn": ("--log-config", "{path}"),
+    "uvicorn-std": ("--log-config", "{path}"),
     "hypercorn": ("--log-config", "json:{path}"),
+    "granian": ("--log-config", "{path}"),
 }
+
+
+def binds_itself(server: str) -> bool:
+    """Does this server bind its port itself (no socket passed)?"""
+    return not any("{fd}" in a for a in SERVERS[server])
+
+
+def reserve_port() -> socket.socket:
+    """A port on 127.0.0.1 that only a socket setting SO_REUSEPORT can share, taking no connections."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 class ServerFailed(RuntimeError):
@@ -105,22 +136,29 @@ class LiveServer:
         return [sys.executable, *args, *self.extra_args]
 
     def start(self) -> LiveServer:
-        sock = socket.create_server(("127.0.0.1", 0), backlog=512)
-        self.port, fd = sock.getsockname()[1], sock.fileno()
-        if self.by_port:
-            sock.close()  # the server binds the port itself, a moment later
+        reserved = None
+        if binds_itself(self.server):
+            reserved = reserve_port()  # held until the server answers (see the module's docstring)
+            sock, self.port = None, reserved.getsockname()[1]
+        else:
+            sock = socket.create_server(("127.0.0.1", 0), backlog=512)
+            self.port = sock.getsockname()[1]
+            if self.by_port:
+                sock.close()  # the server binds the port itself, a moment later
+        fd = sock.fileno() if sock is not None and not self.by_port else -1
         env = {k: v for k, v in os.environ.items() if k not in self.unset}
         env |= {**self.env, "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
-            # A session of its own: hypercorn serves from a spawned worker process, and a kill
+            # A session of its own: hypercorn and granian serve from spawned worker processes, and a kill
             # must reach that child too, without touching anything this code did not start.
-            self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if self.by_port else [fd],
+            self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if fd < 0 else [fd],
                                          env=env, cwd=app_dir(), stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         finally:
-            sock.close()  # the child holds its own copy
+            if sock is not None:
+                sock.close()  # the child holds its own copy
             if self.log_path:
                 out.close()  # type: ignore[union-attr]
         try:
@@ -128,6 +166,9 @@ class LiveServer:
         except BaseException:  # anything, even an interrupt: never leave the process behind
             self.stop()
             raise
+        finally:
+            if reserved is not None:
+                reserved.close()
         return self
 
     def _wait_ready(self) -> None:
@@ -176,7 +217,8 @@ class LiveServer:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:  # a worker that has just exited
                 continue
-            total += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+            total += next((int(line.split()[1]) for line in status.splitlines()
+                           if line.startswith("VmRSS:")), 0)
         return total
 
     def cpu_seconds(self) -> float:

@@ -17,3 +17,12 @@ def test_matrix_lines_fit_the_terminal_at_eight_and_at_sixteen_pairs() -> None:
         assert max(map(len, lines)) <= WIDTH
         marked = sum(line.count("!") for line in lines if line.startswith("S "))
         assert marked == len(pairs) * len(range(0, len(properties()), 3))
+
+
+def test_every_pair_has_its_own_abbreviation_in_the_header() -> None:
+    servers = ["uvicorn", "uvicorn-std", "hypercorn", "granian"]
+    pairs = [(f, s) for f in ("fastapi", "starlette", "litestar", "quart") for s in servers]
+    headers = [line.split() for line in matrix(rows_for(pairs)) if line.startswith(" ")]
+    shown = [name for header in headers for name in header]
+    assert len(shown) == len(set(shown)) == len(pairs)
+    assert all(len(header) % len(servers) == 0 for header in headers)  # whole frameworks per block

@@ -51,6 +51,7 @@ KNOBS = {
     "small_pool": "shrink the thread pools (anyio's limiter and the loop's default executor) to 3",
     "close_conn": "answer with `Connection: close`",
     "hold_final": "hold the final (empty) body message until the request's tasks have ended",
+    "queue_behind_tasks": "a request reaches the app only once every task added before it has ended",
     "cancel_on_disconnect": "cancel the app's call when the client hangs up",
     "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
     "ignore_term": "ignore SIGTERM (where the signal reaches the app's process): a server that never exits",
@@ -173,7 +174,7 @@ def wrong(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
         fn = _isolated(fn, is_async)
     if flipped("defer"):
         fn, is_async = _deferred(fn, rid), True
-    if flipped("hold_final"):
+    if flipped("hold_final") or flipped("queue_behind_tasks"):
         _pending[rid] = _pending.get(rid, 0) + 1
         fn, is_async = _counted(fn, rid), True
     return fn
@@ -334,6 +335,8 @@ def observe(app: ASGIApp) -> ASGIApp:
                     return
             await send(message)
 
+        while flipped("queue_behind_tasks") and any(_pending.values()):
+            await asyncio.sleep(0.01)  # a wrong probe's own wait for the tasks before this request
         try:
             if flipped("cancel_on_disconnect"):
                 await _cancelled_on_disconnect(app, scope, receive, send_observed)
