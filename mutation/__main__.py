@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import threading
@@ -26,23 +27,23 @@ from typing import Any
 from mutation import report
 from mutation.mutants import Key, declared
 from mutation.session import Session, copy_tree
-from mutation.targets import SHARDS, TARGETS
+from mutation.targets import SHARDS, SIZES, TARGETS
 from shared.servers import REPO
 
 #: Seconds between looks at the sessions' results, for the progress lines.
 POLL = 5.0
 
 
-def run(sessions: list[Session], jobs: int) -> dict[str, dict[str, Any]]:
-    total = sum(s.to_run() for s in sessions)
+def run(sessions: list[Session], jobs: int, only: set[Key] | None) -> dict[str, dict[str, Any]]:
+    """Prepare and execute the sessions, `jobs` at a time, biggest file first; a line per mutant."""
     done: dict[str, dict[str, Any]] = {}
+    prepared: list[Session] = []
     started = time.monotonic()
     finished = threading.Event()
 
     def show() -> None:
-        for session in sessions:
-            if not session.db.exists():
-                continue
+        total = sum(s.to_run() for s in prepared) if len(prepared) == len(sessions) else "?"
+        for session in list(prepared):
             for job_id, mutant in session.results().items():
                 if job_id in done:
                     continue
@@ -58,19 +59,33 @@ def run(sessions: list[Session], jobs: int) -> dict[str, dict[str, Any]]:
         while not finished.wait(POLL):
             show()
 
+    def prepare_and_execute(session: Session) -> subprocess.CompletedProcess[str]:
+        session.prepare(only)
+        prepared.append(session)
+        print(f"{session.slug}: {session.to_run()} mutants, killer {session.framework}", flush=True)
+        return session.execute()
+
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    by_size = sorted(sessions, key=lambda s: -s.to_run())
+    by_size = sorted(sessions, key=lambda s: -SIZES.get(s.file, 0) / s.shard[1])
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        executions = list(pool.map(lambda s: s.execute(), by_size))
+        executions = list(pool.map(prepare_and_execute, by_size))
     finished.set()
     watcher.join()
     show()
     for session, execution in zip(by_size, executions):
         if execution.returncode != 0:
-            print(f"cosmic-ray exec for {session.file} exited {execution.returncode}:\n{execution.stderr[-2000:]}",
-                  file=sys.stderr)
+            print(f"cosmic-ray exec for {session.slug} exited {execution.returncode}:\n"
+                  f"{execution.stderr[-2000:]}", file=sys.stderr)
     return done
+
+
+def as_declared(mutant: dict[str, Any], killed_by: str) -> bool:
+    """Killed in the call of the named test or, with no test named, survived every test."""
+    if not killed_by:
+        return bool(mutant["outcome"] == "survived")
+    return (mutant["outcome"] == "killed" and mutant.get("phase") == "call"
+            and mutant["test"].partition("[")[0].endswith("::" + killed_by))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,27 +94,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="sessions (files) run side by side")
     parser.add_argument("--sample", action="store_true", help="only the sample; every one must be killed")
     parser.add_argument("--file", action="append", default=[], choices=list(TARGETS))
-    parser.add_argument("--deadline", type=float, default=150.0, help="seconds per mutant before it counts as hung")
-    parser.add_argument("--render", action="store_true", help="render docs/mutation.md from the committed data")
-    parser.add_argument("--workdir", type=Path, help="keep the trees and sessions here (default: a temporary one)")
+    parser.add_argument("--deadline", type=float, default=150.0, 
+                        help="seconds per mutant before it counts as hung")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run again only the survivors in the committed data, and update it")
+    parser.add_argument("--render", action="store_true",
+                        help="render docs/mutation.md from the committed data")
+    parser.add_argument("--workdir", type=Path,
+                        help="keep the trees and sessions here (default: a temporary one)")
     args = parser.parse_args(argv)
 
     if args.render:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE.relative_to(REPO)} from {report.DATA.relative_to(REPO)}")
         return 0
-    sample = {Key.of(entry): entry["killed_by"] for entry in declared()["sample"]} if args.sample else None
+    sample = {Key.of(e): e.get("killed_by", "") for e in declared()["sample"]} if args.sample else None
+    previous = json.loads(report.DATA.read_text()) if args.survivors else None
+    only = set(sample) if sample is not None else None
+    if previous is not None:
+        only = {Key.of(m) for m in previous["mutants"] if m["outcome"] == "survived"}
     files = args.file or list(TARGETS)
-    if sample is not None:
-        files = [f for f in files if any(k.file == f for k in sample)]
+    if only is not None:
+        files = [f for f in files if any(k.file == f for k in only)]
     with tempfile.TemporaryDirectory(prefix="afterward-mutation-") as tmp:
         workdir = args.workdir or Path(tmp)
         pristine = copy_tree(REPO, workdir / "pristine")
-        shards = {f: 1 if sample is not None else SHARDS.get(f, 1) for f in files}
+        print(f"{len(files)} file(s), {args.jobs} session(s) at a time; killer: the contract tier, "
+              f"deadline {args.deadline:g} s a mutant", flush=True)
+        started = time.monotonic()
+        shards = {f: SHARDS.get(f, 1) if only is None or len(only) > 20 else 1 for f in files}
         sessions = [Session(f, TARGETS[f], workdir, pristine, args.deadline, (i, shards[f]))
                     for f in files for i in range(shards[f])]
-        for session in sessions:
-            session.prepare(only=set(sample) if sample is not None else None)
+        done = run(sessions, args.jobs, only)
+        seconds = round(time.monotonic() - started)
         if sample is not None:
             listed = {m["key"] for s in sessions for m in s.mutants.values()}
             missing = [str(k) for k in sample if k not in listed]
@@ -107,22 +134,17 @@ def main(argv: list[str] | None = None) -> int:
                 print("sample mutants no longer produced by cosmic-ray (the code changed: pick new ones in "
                       "mutation/declared.toml):\n  " + "\n  ".join(missing), file=sys.stderr)
                 return 1
-        print(f"{sum(s.to_run() for s in sessions)} mutants in {len(sessions)} file(s), {args.jobs} at a time; "
-              f"killer: the contract tier, deadline {args.deadline:g} s a mutant", flush=True)
-        started = time.monotonic()
-        done = run(sessions, args.jobs)
-        seconds = round(time.monotonic() - started)
-        excluded = [m for s in sessions if s.shard[0] == 0 for m in s.mutants.values() if m["excluded"]]
+        excluded = [op for s in sessions if s.shard[0] == 0 for op in s.excluded]
+        unappliable = [{"file": s.file, **u} for s in sessions if s.shard[0] == 0 for u in s.unappliable]
     mutants = sorted(done.values(), key=lambda m: m["key"])
     errors = [m for m in mutants if m["outcome"] == "error"]
     for m in errors:
         print(f"ERROR {m['key']}: {m['message']}", file=sys.stderr)
     if sample is not None:
-        wrong = [f"{m['key']}: {m['outcome']} {m.get('test', '')} ({m.get('phase', '')}), "
-                 f"expected a failure of {sample[m['key']]} in its call"
-                 for m in mutants if not (m["outcome"] == "killed" and m.get("phase") == "call"
-                                          and m["test"].partition("[")[0].endswith("::" + sample[m["key"]]))]
-        print(f"sample: {len(mutants) - len(wrong)} of {len(sample)} killed as declared in {seconds} s")
+        wrong = [f"{m['key']}: {m['outcome']} {m.get('test', '')} ({m.get('phase', '')}), expected "
+                 + (f"a failure of {sample[m['key']]} in its call" if sample[m["key"]] else "it to survive")
+                 for m in mutants if not as_declared(m, sample[m["key"]])]
+        print(f"sample: {len(mutants) - len(wrong)} of {len(sample)} as declared in {seconds} s")
         for line in wrong:
             print("NOT KILLED AS DECLARED " + line, file=sys.stderr)
         return 1 if wrong or len(mutants) != len(sample) else 0
@@ -130,8 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(mutants)} mutants in {seconds} s: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     if args.file or errors or len(mutants) != sum(s.to_run() for s in sessions):
         return 1 if errors else 0
-    data = report.data(mutants, excluded, seconds, args.jobs, args.deadline)
-    report.write(data)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    this = {"what": "survivors" if previous else "all", "mutants": len(mutants), "seconds": seconds,
+            "jobs": args.jobs, "deadline_s": args.deadline, "commit": commit}
+    if previous is not None:
+        report.write(report.rerun(previous, mutants, this))
+    else:
+        report.write(report.data(mutants, excluded, unappliable, this))
     print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
     return 0
 

@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--framework", required=True)
     parser.add_argument("--pristine", required=True, type=Path, help="an unmutated copy of the tree")
-    parser.add_argument("--deadline", type=float, default=150.0, help="seconds before the mutant counts as hung")
+    parser.add_argument("--deadline", type=float, default=150.0,
+                        help="seconds before the mutant counts as hung")
     args = parser.parse_args(argv)
 
     pin_pristine(args.pristine)
@@ -87,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, time_is_up)
     signal.alarm(max(1, round(args.deadline)))
     files = [f for f in CONTRACT_FILES if Path(f).exists()]
-    code = pytest.main([*files, "-x", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin", "--framework", args.framework,
-                        "--server", KILL_SERVER], plugins=[watcher])
+    code = pytest.main([*files, "-x", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin",
+                        "--framework", args.framework, "--server", KILL_SERVER], plugins=[watcher])
     signal.alarm(0)
     seconds = time.monotonic() - started
     if code == pytest.ExitCode.INTERRUPTED:

@@ -24,17 +24,32 @@ def counts(mutants: list[dict[str, Any]]) -> dict[str, int]:
     return {o: found[o] for o in OUTCOMES if found[o]}
 
 
-def data(mutants: list[dict[str, Any]], excluded: list[dict[str, Any]], seconds: int, jobs: int,
-         deadline: float) -> dict[str, Any]:
-    """What a full run leaves: every mutant that ran, by its stable key, and what killed it."""
+def rows(mutants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every mutant that ran, by its stable key, and what killed it."""
     keep = ("line", "operator", "function", "outcome", "test", "phase", "message", "seconds", "diff")
-    rows = [{**m["key"].as_dict(), **{k: m[k] for k in keep if m.get(k) is not None}} for m in mutants]
+    return [{**m["key"].as_dict(), **{k: m[k] for k in keep if m.get(k) is not None}} for m in mutants]
+
+
+def data(mutants: list[dict[str, Any]], excluded: list[str], unappliable: list[dict[str, Any]],
+         run: dict[str, Any]) -> dict[str, Any]:
+    """What a full run leaves."""
     return {
         "tool": f"cosmic-ray {importlib.metadata.version('cosmic-ray')}",
-        "run": {"seconds": seconds, "jobs": jobs, "deadline_s": deadline, "server": KILL_SERVER},
-        "excluded": dict(sorted(Counter(m["operator"] for m in excluded).items())),
-        "mutants": rows,
+        "runs": [run],
+        "excluded": dict(sorted(Counter(excluded).items())),
+        "unappliable": unappliable,
+        "mutants": sorted(rows(mutants), key=lambda m: Key.of(m)),
     }
+
+
+def rerun(previous: dict[str, Any], mutants: list[dict[str, Any]], run: dict[str, Any]) -> dict[str, Any]:
+    """The previous data with the mutants run again (its survivors) replaced by their new outcome."""
+    fresh = {Key.of(m): m for m in rows(mutants)}
+    known = {Key.of(m) for m in previous["mutants"]}
+    if set(fresh) - known:
+        raise ValueError(f"re-run mutants the data does not know: {sorted(map(str, set(fresh) - known))}")
+    merged = [fresh.get(Key.of(m), m) for m in previous["mutants"]]
+    return {**previous, "runs": [*previous["runs"], run], "mutants": merged}
 
 
 def write(run: dict[str, Any]) -> None:
@@ -71,11 +86,17 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     total = len(mutants)
     killed = sum(m["outcome"] in ("killed", "timeout") for m in mutants)
     out += [f"{total} mutants of `shared/` and the four apps, made by {run['tool']}; the contract tier "
-            f"({KILL_SERVER}) killed {killed}, {len(equivalent)} are equivalent (each with its reason below), "
-            f"{len(unexplained)} survived without one. The run took {run['run']['seconds'] // 60} min "
-            f"{run['run']['seconds'] % 60} s, {run['run']['jobs']} file(s) at a time.", ""]
-    out += ["| file | killer | mutants | killed by a test | killed by the deadline | equivalent | not killed |",
-            "|---|---|---|---|---|---|---|"]
+            f"({KILL_SERVER}) killed {killed}, {len(equivalent)} are equivalent (each with its reason "
+            f"below), {len(unexplained)} survived without one.", ""]
+    for n, r in enumerate(run["runs"]):
+        minutes, seconds = divmod(r["seconds"], 60)
+        what = "every mutant" if r["what"] == "all" else "the survivors of the run before, again"
+        out.append(f"{'- Run' if n == 0 else '- Then'}: {what} ({r['mutants']}), at commit "
+                   f"`{r['commit']}`, in {minutes} min {seconds} s, {r['jobs']} sessions at a time "
+                   f"(deadline {r['deadline_s']:g} s a mutant).")
+    out.append("")
+    out += ["| file | killer | mutants | killed by a test | killed by the deadline | equivalent "
+            "| not killed |", "|---|---|---|---|---|---|---|"]
     for file, framework in TARGETS.items():
         mine = [m for m in mutants if m["file"] == file]
         n = Counter(m["outcome"] for m in mine)
@@ -85,10 +106,13 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     out.append("")
     out += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
     if run["excluded"]:
-        out += ["Operators left out of the run (see `mutation/targets.py` for why): "
-                + ", ".join(f"`{p}`" for p in EXCLUDED_OPERATORS) + " — "
-                + ", ".join(f"{n} × `{op.removeprefix('core/')}`" for op, n in run["excluded"].items()) + ".", ""]
+        out += [f"Left out, and not counted above: {sum(run['excluded'].values())} mutants made by the "
+                "operators " + ", ".join(f"`{p}`" for p in EXCLUDED_OPERATORS)
+                + " (see `mutation/targets.py` for why).", ""]
 
+    for u in run.get("unappliable", []):
+        out += [f"cosmic-ray lists a mutation it then fails to make: `{u['file']}:{u['line']}` "
+                f"({u['operator'].removeprefix('core/')}: `{u['error']}`); it is not counted.", ""]
     out += ["## Survivors", ""]
     if unexplained:
         out += [f"### Not killed, no reason declared ({len(unexplained)})", ""]

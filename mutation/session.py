@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cosmic_ray.commands import init
 from cosmic_ray.mutating import mutate_code
 from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_db import WorkDB, use_db
@@ -54,6 +55,10 @@ class Session:
     shard: tuple[int, int] = (0, 1)
     #: job id -> what the page needs to know of the mutant before it runs
     mutants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the operators of the mutants left out (EXCLUDED_OPERATORS), one entry per mutant
+    excluded: list[str] = field(default_factory=list)
+    #: mutations cosmic-ray lists but fails to make (its operator raises on this code)
+    unappliable: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -88,42 +93,56 @@ class Session:
             f'test-command = "{self.command()}"',
             "[cosmic-ray.distributor]",
             'name = "local"',
-            "[cosmic-ray.filters.operators-filter]",
-            f"exclude-operators = {list(EXCLUDED_OPERATORS)!r}".replace("'", '"'),
             "",
         ]), encoding="utf-8")
-        self._cosmic_ray("init", str(self.config), str(self.db))
-        self._run("cr-filter-operators", str(self.db), str(self.config))
+        with use_db(str(self.db), WorkDB.Mode.create) as db:
+            # cosmic-ray's own `init` and operators filter, in this process: a command each would
+            # pay an interpreter's start-up per file. The absolute path lets `exec` run from anywhere.
+            init([self.tree / self.file], db, {})
+            excluded = re.compile("|".join(f"(?:{pattern})" for pattern in EXCLUDED_OPERATORS))
+            for item in db.pending_work_items:
+                if excluded.match(item.mutations[0].operator_name):
+                    db.set_result(item.job_id, WorkResult(output="Filtered operator",
+                                                          worker_outcome=WorkerOutcome.SKIPPED))
         source = (self.tree / self.file).read_text(encoding="utf-8")
         with use_db(str(self.db), WorkDB.Mode.open) as db:
-            items = sorted(db.work_items, key=lambda i: (i.mutations[0].start_pos, i.mutations[0].operator_name))
+            items = sorted(db.work_items,
+                           key=lambda i: (i.mutations[0].start_pos, i.mutations[0].operator_name))
             skipped = {item.job_id for item, _ in db.completed_work_items}
             changes, info = [], []
             for item in items:
                 (spec,) = item.mutations
-                mutated = mutate_code(source, get_operator(spec.operator_name)(**spec.operator_args),
-                                      spec.occurrence)
+                if item.job_id in skipped:  # an excluded operator's: never named, never run
+                    self.excluded.append(spec.operator_name)
+                    continue
+                try:
+                    mutated = mutate_code(source, get_operator(spec.operator_name)(**spec.operator_args),
+                                          spec.occurrence)
+                except Exception as error:  # cosmic-ray's own failure to apply it: reported, never run
+                    db.set_result(item.job_id, WorkResult(output=f"cannot apply: {error!r}",
+                                                          worker_outcome=WorkerOutcome.SKIPPED))
+                    self.unappliable.append({"operator": spec.operator_name, "line": spec.start_pos[0],
+                                             "error": repr(error)})
+                    continue
                 removed, added, line = changed_lines(source, mutated)
                 changes.append((self.file, removed, added))
                 info.append({"job_id": item.job_id, "line": line, "operator": spec.operator_name,
-                             "function": spec.definition_name, "diff": diff(source, mutated, self.file),
-                             "excluded": item.job_id in skipped})
+                             "function": spec.definition_name, "diff": diff(source, mutated, self.file)})
             kept = 0
             for key, mutant in zip(keys_for(changes), info):
                 mutant["key"] = key
-                if not mutant["excluded"]:
-                    elsewhere = only is not None and key not in only
-                    if not elsewhere:
-                        elsewhere = kept % self.shard[1] != self.shard[0]
-                        kept += 1
-                    if elsewhere:  # another shard's, or not in the sample: skipped here
-                        db.set_result(mutant["job_id"], WorkResult(output="not in this session",
-                                                                   worker_outcome=WorkerOutcome.SKIPPED))
-                        mutant["elsewhere"] = True
+                elsewhere = only is not None and key not in only
+                if not elsewhere:
+                    elsewhere = kept % self.shard[1] != self.shard[0]
+                    kept += 1
+                if elsewhere:  # another shard's, or not in the sample: skipped here
+                    db.set_result(mutant["job_id"], WorkResult(output="not in this session",
+                                                               worker_outcome=WorkerOutcome.SKIPPED))
+                    mutant["elsewhere"] = True
                 self.mutants[mutant["job_id"]] = mutant
 
     def to_run(self) -> int:
-        return sum(not (m["excluded"] or m.get("elsewhere")) for m in self.mutants.values())
+        return sum(not m.get("elsewhere") for m in self.mutants.values())
 
     def execute(self) -> subprocess.CompletedProcess[str]:
         return self._cosmic_ray("exec", str(self.config), str(self.db), check=False)
@@ -134,7 +153,7 @@ class Session:
         with use_db(str(self.db), WorkDB.Mode.open) as db:
             for item, result in db.completed_work_items:
                 mutant = self.mutants.get(item.job_id)
-                if mutant is None or mutant["excluded"] or mutant.get("elsewhere"):
+                if mutant is None or mutant.get("elsewhere"):
                     continue
                 out[item.job_id] = {**mutant, **verdict(result)}
         return out
@@ -145,8 +164,8 @@ class Session:
     def _run(self, tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         script = Path(sys.executable).parent / tool
         env = {"PYTHONPATH": str(self.tree)}
-        return subprocess.run([str(script), *args], cwd=self.tree, check=check, text=True, capture_output=True,
-                              env={**os.environ, **env})
+        return subprocess.run([str(script), *args], cwd=self.tree, check=check, text=True,
+                              capture_output=True, env={**os.environ, **env})
 
 
 def verdict(result: WorkResult) -> dict[str, Any]:

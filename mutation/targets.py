@@ -12,6 +12,7 @@ __all__ = [
     "KILL_SERVER",
     "PINNED_MODULES",
     "SHARDS",
+    "SIZES",
     "TARGETS",
     "bit_or_outside_annotations",
 ]
@@ -32,6 +33,9 @@ TARGETS: dict[str, str] = {
 
 #: Files whose mutants are spread over this many sessions (`python -m mutation --jobs N`).
 SHARDS = {"shared/mailer.py": 4}
+#: Roughly how many mutants each file has, to start the biggest sessions first.
+SIZES = {"shared/mailer.py": 91, "shared/validation.py": 17, "frameworks/quart_app.py": 10,
+         "frameworks/litestar_app.py": 9}
 
 #: The killer: the contract tier (and its edge cases, when that file exists), on one server.
 CONTRACT_FILES = ("conformance/test_contract.py", "conformance/test_contract_edges.py")
