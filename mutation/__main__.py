@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="sessions (files) run side by side")
     parser.add_argument("--sample", action="store_true", help="only the sample; every one must be killed")
     parser.add_argument("--file", action="append", default=[], choices=list(TARGETS))
-    parser.add_argument("--deadline", type=float, default=150.0, 
+    parser.add_argument("--deadline", type=float, default=300.0, 
                         help="seconds per mutant before it counts as hung")
     parser.add_argument("--survivors", action="store_true",
                         help="run again only the survivors in the committed data, and update it")

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation.kill", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--framework", required=True)
+    parser.add_argument("--edges-first", action="store_true", help="run the edge cases before the rest")
     parser.add_argument("--pristine", required=True, type=Path, help="an unmutated copy of the tree")
     parser.add_argument("--deadline", type=float, default=150.0,
                         help="seconds before the mutant counts as hung")
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGALRM, time_is_up)
     signal.alarm(max(1, round(args.deadline)))
     files = [f for f in CONTRACT_FILES if Path(f).exists()]
+    if args.edges_first:
+        files.reverse()
     code = pytest.main([*files, "-x", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin",
                         "--framework", args.framework, "--server", KILL_SERVER], plugins=[watcher])
     signal.alarm(0)

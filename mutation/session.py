@@ -23,7 +23,7 @@ from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
 from mutation.mutants import Key, changed_lines, diff, keys_for
-from mutation.targets import EXCLUDED_OPERATORS
+from mutation.targets import EDGES_FIRST, EXCLUDED_OPERATORS
 
 __all__ = ["IGNORED", "Session", "copy_tree"]
 
@@ -79,7 +79,7 @@ class Session:
 
     def command(self) -> str:
         return (f"{sys.executable} -m mutation.kill --framework {self.framework} --pristine {self.pristine}"
-                f" --deadline {self.deadline:g}")
+                f" --deadline {self.deadline:g}" + (" --edges-first" if self.file in EDGES_FIRST else ""))
 
     def prepare(self, only: set[Key] | None = None) -> None:
         """Copy the tree, let cosmic-ray list the mutants, name each by its change, skip the

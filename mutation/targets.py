@@ -7,6 +7,7 @@ from pathlib import Path
 
 __all__ = [
     "CONTRACT_FILES",
+    "EDGES_FIRST",
     "EXCLUDED_OPERATORS",
     "KEPT_BINARY",
     "KILL_SERVER",
@@ -37,8 +38,10 @@ SHARDS = {"shared/mailer.py": 4}
 SIZES = {"shared/mailer.py": 91, "shared/validation.py": 17, "frameworks/quart_app.py": 10,
          "frameworks/litestar_app.py": 9}
 
-#: The killer: the contract tier (and its edge cases, when that file exists), on one server.
+#: The killer: the contract tier and its edge cases, on one server.
 CONTRACT_FILES = ("conformance/test_contract.py", "conformance/test_contract_edges.py")
+#: Files whose mutants the edge cases (failures, settings) are likeliest to kill: they run first.
+EDGES_FIRST = {"shared/mailer.py"}
 KILL_SERVER = "uvicorn"
 
 #: Modules the suite itself imports from the pristine tree (in dependency order), never the mutant.

@@ -1,0 +1,128 @@
+"""The contract tier's edge cases: what mutation testing (docs/mutation.md) found unchecked.
+
+Failures after the answer (clause 10) and the settings that shape them (clause 9), for both
+senders, through the SMTP sink's fault modes. The app says it has given up with its final
+`mail_failed` event (clause 11): that is the end these tests wait for, with a deadline, before
+counting attempts at the sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conformance.fixtures import Live, Pair, start_live
+from conformance.test_contract import DEADLINE, notify
+from shared.sink import Received, SmtpSink
+
+SENDERS = ["sync", "async"]
+TEMPORARY = "451 4.3.0 try again later"
+PERMANENT = "550 5.1.1 no such mailbox"
+#: The spec's defaults (clause 9): four attempts, waits of 0.2 s doubling, capped at 2 s.
+ATTEMPTS, BACKOFF, CAP = 4, 0.2, 2.0
+#: What a correct app may add to a wait: reconnecting and the SMTP dialogue, on a busy machine.
+#: Below the smallest wrong wait a broken backoff makes here (a step 1 s too long).
+SLACK = 0.9
+
+
+def given_up(live: Live, address: str) -> dict:
+    """The final `mail_failed` event for `address`: the app will try no more."""
+    return live.wait_event(address, "mail_failed", timeout=DEADLINE * 3, final=True)
+
+
+def gaps(mails: list[Received]) -> list[float]:
+    """Seconds between one attempt's failure reply and the next attempt's arrival at the sink."""
+    return [b.arrived - a.replied for a, b in zip(mails, mails[1:]) if a.replied is not None]
+
+
+@contextmanager
+def configured(pair: Pair, sink: SmtpSink, workdir: Path, **settings: str) -> Iterator[Live]:
+    """The app under test in a server of its own, started with these settings."""
+    running = start_live(pair, sink, workdir, **settings)
+    try:
+        yield running
+    finally:
+        running.server.stop()
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", SENDERS)
+def test_temporary_failure_is_retried_and_the_email_delivered_once(live: Live, sink: SmtpSink,
+                                                                     address: str, sender: str) -> None:
+    """Clause 10: a 4xx reply is retried; the retry delivers the one e-mail."""
+    sink.fail(TEMPORARY, address, times=1)
+    assert notify(live, address, sender=sender).status_code == 200
+    mails = sink.wait_for(address, count=2, timeout=DEADLINE)
+    assert [m.reply[:3] for m in mails] == ["451", "250"]
+    failed = live.wait_event(address, "mail_failed")
+    assert (failed["attempt"], failed["temporary"], failed["final"]) == (1, True, False)
+    live.wait_event(address, "mail_sent", attempt=2)
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", SENDERS)
+def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clause 10: a 5xx reply is final at the first attempt, and logged as the final failure."""
+    sink.fail(PERMANENT, address, times=ATTEMPTS)
+    assert notify(live, address, sender=sender).status_code == 200
+    final = given_up(live, address)
+    assert (final["attempt"], final["temporary"]) == (1, False)
+    assert [m.reply[:3] for m in sink.to(address)] == ["550"]
+    assert address in live.server.log_tail(), "no ERROR record of the final failure in the server's output"
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", SENDERS)
+def test_temporary_failures_end_after_the_default_attempts_with_doubling_waits(
+        live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clauses 9 and 10: 4xx every time: four attempts, 0.2, 0.4 and 0.8 s apart, the last one final."""
+    sink.fail(TEMPORARY, address, times=ATTEMPTS + 2)
+    assert notify(live, address, sender=sender).status_code == 200
+    final = given_up(live, address)
+    mails = sink.to(address)
+    assert len(mails) == ATTEMPTS and final["attempt"] == ATTEMPTS and final["temporary"] is True
+    failed = live.events(address, "mail_failed")
+    assert [(e["attempt"], e["final"]) for e in failed] == [(n, n == ATTEMPTS) for n in range(1, ATTEMPTS + 1)]
+    waits = [min(BACKOFF * 2**n, CAP) for n in range(ATTEMPTS - 1)]
+    for n, (gap, wait) in enumerate(zip(gaps(mails), waits), start=1):
+        assert wait <= gap <= wait + SLACK, f"retry {n} came {gap:.2f} s after the failure, not {wait:g} s"
+    assert address in live.server.log_tail(), "no ERROR record of the final failure in the server's output"
+
+
+@pytest.mark.clause("9")
+@pytest.mark.parametrize("sender", SENDERS)
+def test_configured_attempts_and_backoff_with_its_cap(pair: Pair, sink: SmtpSink, tmp_path: Path,
+                                                      address: str, sender: str) -> None:
+    """Clause 9: `AFTERWARD_SMTP_ATTEMPTS=3`, `AFTERWARD_SMTP_BACKOFF=1.5`: three attempts, waits of
+    1.5 s and 2 s (3 s capped); `AFTERWARD_MAIL_FROM` is the envelope's sender."""
+    sink.fail(TEMPORARY, address, times=5)
+    with configured(pair, sink, tmp_path, AFTERWARD_SMTP_ATTEMPTS="3", AFTERWARD_SMTP_BACKOFF="1.5",
+                    AFTERWARD_MAIL_FROM="notices@example.org") as live:
+        assert notify(live, address, sender=sender).status_code == 200
+        final = given_up(live, address)
+    mails = sink.to(address)
+    assert len(mails) == 3 and final["attempt"] == 3
+    assert {m.mail_from for m in mails} == {"notices@example.org"}
+    for n, (gap, wait) in enumerate(zip(gaps(mails), [1.5, CAP]), start=1):
+        assert wait <= gap <= wait + SLACK, f"retry {n} came {gap:.2f} s after the failure, not {wait:g} s"
+
+
+@pytest.mark.clause("9")
+@pytest.mark.parametrize("sender", SENDERS)
+def test_configured_timeout_ends_an_attempt_and_counts_as_temporary(pair: Pair, sink: SmtpSink, tmp_path: Path,
+                                                                    address: str, sender: str) -> None:
+    """Clauses 9 and 10: with `AFTERWARD_SMTP_TIMEOUT=1`, a reply held longer times the attempt out;
+    a time-out is temporary, so it is retried (and, here, final at the second)."""
+    gate = sink.hold(address)
+    try:
+        with configured(pair, sink, tmp_path, AFTERWARD_SMTP_TIMEOUT="1", AFTERWARD_SMTP_ATTEMPTS="2") as live:
+            assert notify(live, address, sender=sender).status_code == 200
+            final = given_up(live, address)
+    finally:
+        gate.release()
+    assert (final["attempt"], final["temporary"]) == (2, True)
+    first, second = sink.to(address)[:2]
+    assert second.arrived - first.arrived >= 1.0, "the first attempt ended before its time-out"
