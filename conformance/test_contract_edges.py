@@ -85,7 +85,8 @@ def test_temporary_failures_end_after_the_default_attempts_with_doubling_waits(
     mails = sink.to(address)
     assert len(mails) == ATTEMPTS and final["attempt"] == ATTEMPTS and final["temporary"] is True
     failed = live.events(address, "mail_failed")
-    assert [(e["attempt"], e["final"]) for e in failed] == [(n, n == ATTEMPTS) for n in range(1, ATTEMPTS + 1)]
+    expected = [(n, n == ATTEMPTS) for n in range(1, ATTEMPTS + 1)]
+    assert [(e["attempt"], e["final"]) for e in failed] == expected
     waits = [min(BACKOFF * 2**n, CAP) for n in range(ATTEMPTS - 1)]
     for n, (gap, wait) in enumerate(zip(gaps(mails), waits), start=1):
         assert wait <= gap <= wait + SLACK, f"retry {n} came {gap:.2f} s after the failure, not {wait:g} s"
@@ -112,13 +113,14 @@ def test_configured_attempts_and_backoff_with_its_cap(pair: Pair, sink: SmtpSink
 
 @pytest.mark.clause("9")
 @pytest.mark.parametrize("sender", SENDERS)
-def test_configured_timeout_ends_an_attempt_and_counts_as_temporary(pair: Pair, sink: SmtpSink, tmp_path: Path,
-                                                                    address: str, sender: str) -> None:
+def test_configured_timeout_ends_an_attempt_and_counts_as_temporary(
+        pair: Pair, sink: SmtpSink, tmp_path: Path, address: str, sender: str) -> None:
     """Clauses 9 and 10: with `AFTERWARD_SMTP_TIMEOUT=1`, a reply held longer times the attempt out;
     a time-out is temporary, so it is retried (and, here, final at the second)."""
     gate = sink.hold(address)
     try:
-        with configured(pair, sink, tmp_path, AFTERWARD_SMTP_TIMEOUT="1", AFTERWARD_SMTP_ATTEMPTS="2") as live:
+        settings = {"AFTERWARD_SMTP_TIMEOUT": "1", "AFTERWARD_SMTP_ATTEMPTS": "2"}
+        with configured(pair, sink, tmp_path, **settings) as live:
             assert notify(live, address, sender=sender).status_code == 200
             final = given_up(live, address)
     finally:
