@@ -80,6 +80,16 @@ def run(sessions: list[Session], jobs: int, only: set[Key] | None) -> dict[str, 
     return done
 
 
+def tested_commit() -> str:
+    """The commit the run copies, marked when the tree has changes of its own."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return commit + (" with uncommitted changes" if changed else "")
+
+
 def as_declared(mutant: dict[str, Any], killed_by: str) -> bool:
     """Killed in the call of the named test or, with no test named, survived every test."""
     if not killed_by:
@@ -116,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     files = args.file or list(TARGETS)
     if only is not None:
         files = [f for f in files if any(k.file == f for k in only)]
+    commit = tested_commit()
     with tempfile.TemporaryDirectory(prefix="afterward-mutation-") as tmp:
         workdir = args.workdir or Path(tmp)
         pristine = copy_tree(REPO, workdir / "pristine")
@@ -152,8 +163,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(mutants)} mutants in {seconds} s: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     if args.file or errors or len(mutants) != sum(s.to_run() for s in sessions):
         return 1 if errors else 0
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                            text=True).stdout.strip() or "unknown"
     this = {"what": "survivors" if previous else "all", "mutants": len(mutants), "seconds": seconds,
             "jobs": args.jobs, "deadline_s": args.deadline, "commit": commit}
     if previous is not None:
