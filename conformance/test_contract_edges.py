@@ -9,19 +9,23 @@ counting attempts at the sink.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conformance.fixtures import Live, Pair, start_live
+from conformance.fixtures import Live, Pair, fresh_address, start_live
 from conformance.test_contract import DEADLINE, notify
 from shared.sink import Received, SmtpSink
 
 SENDERS = ["sync", "async"]
 TEMPORARY = "451 4.3.0 try again later"
-PERMANENT = "550 5.1.1 no such mailbox"
+#: The edges of the two ranges: the lowest and highest temporary, the lowest permanent reply code.
+LOWEST_TEMPORARY = "400 4.0.0 try again later"
+HIGHEST_TEMPORARY = "499 4.0.0 try again later"
+LOWEST_PERMANENT = "500 5.0.0 not accepted"
 #: The spec's defaults (clause 9): four attempts, waits of 0.2 s doubling, capped at 2 s.
 ATTEMPTS, BACKOFF, CAP = 4, 0.2, 2.0
 #: What a correct app may add to a wait: reconnecting and the SMTP dialogue, on a busy machine.
@@ -64,25 +68,26 @@ def configured(pair: Pair, sink: SmtpSink, workdir: Path, **settings: str) -> It
 @pytest.mark.parametrize("sender", SENDERS)
 def test_temporary_failure_is_retried_and_the_email_delivered_once(live: Live, sink: SmtpSink,
                                                                      address: str, sender: str) -> None:
-    """Clause 10: a 4xx reply is retried; the retry delivers the one e-mail."""
-    sink.fail(TEMPORARY, address, times=1)
+    """Clause 10: 4xx replies (400 and 499, the edges) are retried; a retry delivers the one e-mail."""
+    sink.fail(LOWEST_TEMPORARY, address, times=1)
+    sink.fail(HIGHEST_TEMPORARY, address, times=1)
     assert notify(live, address, sender=sender).status_code == 200
-    mails = sink.wait_for(address, count=2, timeout=DEADLINE)
-    assert [m.reply[:3] for m in mails] == ["451", "250"]
+    mails = sink.wait_for(address, count=3, timeout=DEADLINE)
+    assert [m.reply[:3] for m in mails] == ["400", "499", "250"]
     failed = live.wait_event(address, "mail_failed")
     assert (failed["attempt"], failed["temporary"], failed["final"]) == (1, True, False)
-    live.wait_event(address, "mail_sent", attempt=2)
+    live.wait_event(address, "mail_sent", attempt=3)
 
 
 @pytest.mark.clause("10")
 @pytest.mark.parametrize("sender", SENDERS)
 def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
-    """Clause 10: a 5xx reply is final at the first attempt, and logged as the final failure."""
-    sink.fail(PERMANENT, address, times=ATTEMPTS)
+    """Clause 10: a 5xx reply (500, the lowest) is final at the first attempt, and logged as such."""
+    sink.fail(LOWEST_PERMANENT, address, times=ATTEMPTS)
     assert notify(live, address, sender=sender).status_code == 200
     final = given_up(live, address)
     assert (final["attempt"], final["temporary"]) == (1, False)
-    assert [m.reply[:3] for m in sink.to(address)] == ["550"]
+    assert [m.reply[:3] for m in sink.to(address)] == ["500"]
     assert logged(live, address), "no ERROR record of the final failure in the server's output"
 
 
@@ -140,3 +145,43 @@ def test_configured_timeout_ends_an_attempt_and_counts_as_temporary(
     assert (final["attempt"], final["temporary"]) == (2, True)
     first, second = sink.to(address)[:2]
     assert second.arrived - first.arrived >= 1.0, "the first attempt ended before its time-out"
+
+
+class RefusingServer:
+    """A real SMTP server (aiosmtpd) that refuses every recipient at `RCPT TO`, with 450 for an
+    address starting `temp`, 550 for any other, and counts the refusals per address."""
+
+    def __init__(self) -> None:
+        self.refused: Counter[str] = Counter()
+        self._sink = SmtpSink()  # its loop thread and socket; the handler is this object
+        self._sink.handle_RCPT = self.handle_RCPT  # type: ignore[attr-defined]
+
+    async def handle_RCPT(self, server: object, session: object, envelope: object, address: str,
+                          options: list[str]) -> str:
+        self.refused[address] += 1
+        return "450 4.2.1 mailbox busy" if address.startswith("temp") else "550 5.1.1 no such mailbox"
+
+    def __enter__(self) -> SmtpSink:
+        return self._sink.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._sink.stop()
+
+
+@pytest.mark.clause("10")
+def test_refused_recipient_is_temporary_or_permanent_by_its_code(pair: Pair, sink: SmtpSink,
+                                                                 tmp_path: Path) -> None:
+    """Clause 10: a recipient refused at `RCPT TO` with 4xx is retried, with 5xx it is not (both senders)."""
+    refusing = RefusingServer()
+    with refusing as server, configured(pair, server, tmp_path, AFTERWARD_SMTP_ATTEMPTS="2",
+                                        AFTERWARD_SMTP_BACKOFF="0.05") as live:
+        cases = {(kind, sender): f"{kind}-{sender}-{fresh_address()}"
+                 for kind in ("temp", "perm") for sender in SENDERS}
+        for (kind, sender), address in cases.items():
+            assert notify(live, address, sender=sender).status_code == 200
+        finals = {case: given_up(live, address) for case, address in cases.items()}
+    for (kind, sender), address in cases.items():
+        attempts = 2 if kind == "temp" else 1
+        assert refusing.refused[address] == attempts, f"{kind} refusal, {sender} sender"
+        final = finals[kind, sender]
+        assert (final["attempt"], final["temporary"]) == (attempts, kind == "temp")
