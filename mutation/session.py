@@ -7,11 +7,13 @@ copy, so sessions can run side by side and the tree being tested is never rewrit
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,24 +112,25 @@ class Session:
                            key=lambda i: (i.mutations[0].start_pos, i.mutations[0].operator_name))
             skipped = {item.job_id for item, _ in db.completed_work_items}
             changes, info = [], []
-            for item in items:
-                (spec,) = item.mutations
-                if item.job_id in skipped:  # an excluded operator's: never named, never run
-                    self.excluded.append(spec.operator_name)
-                    continue
-                try:
-                    mutated = mutate_code(source, get_operator(spec.operator_name)(**spec.operator_args),
-                                          spec.occurrence)
-                except Exception as error:  # cosmic-ray's own failure to apply it: reported, never run
-                    db.set_result(item.job_id, WorkResult(output=f"cannot apply: {error!r}",
-                                                          worker_outcome=WorkerOutcome.SKIPPED))
-                    self.unappliable.append({"operator": spec.operator_name, "line": spec.start_pos[0],
-                                             "error": repr(error)})
-                    continue
-                removed, added, line = changed_lines(source, mutated)
-                changes.append((self.file, removed, added))
-                info.append({"job_id": item.job_id, "line": line, "operator": spec.operator_name,
-                             "function": spec.definition_name, "diff": diff(source, mutated, self.file)})
+            # a file's shards make the same mutants: one thread makes them, the others reuse them
+            with _MUTATING.setdefault(self.file, threading.Lock()):
+                for item in items:
+                    (spec,) = item.mutations
+                    if item.job_id in skipped:  # an excluded operator's: never named, never run
+                        self.excluded.append(spec.operator_name)
+                        continue
+                    try:
+                        mutated = _mutated(source, spec.operator_name, spec.occurrence)
+                    except Exception as error:  # cosmic-ray's own failure to apply it: reported, never run
+                        db.set_result(item.job_id, WorkResult(output=f"cannot apply: {error!r}",
+                                                              worker_outcome=WorkerOutcome.SKIPPED))
+                        self.unappliable.append({"operator": spec.operator_name, "line": spec.start_pos[0],
+                                                 "error": repr(error)})
+                        continue
+                    removed, added, line = changed_lines(source, mutated)
+                    changes.append((self.file, removed, added))
+                    info.append({"job_id": item.job_id, "line": line, "operator": spec.operator_name,
+                                 "function": spec.definition_name, "diff": diff(source, mutated, self.file)})
             kept = 0
             for key, mutant in zip(keys_for(changes), info):
                 mutant["key"] = key
@@ -166,6 +169,14 @@ class Session:
         env = {"PYTHONPATH": str(self.tree)}
         return subprocess.run([str(script), *args], cwd=self.tree, check=check, text=True,
                               capture_output=True, env={**os.environ, **env})
+
+
+_MUTATING: dict[str, threading.Lock] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _mutated(source: str, operator: str, occurrence: int) -> str:
+    return mutate_code(source, get_operator(operator)(), occurrence)
 
 
 def verdict(result: WorkResult) -> dict[str, Any]:
