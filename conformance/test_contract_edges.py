@@ -185,3 +185,15 @@ def test_refused_recipient_is_temporary_or_permanent_by_its_code(pair: Pair, sin
         assert refusing.refused[address] == attempts, f"{kind} refusal, {sender} sender"
         final = finals[kind, sender]
         assert (final["attempt"], final["temporary"]) == (attempts, kind == "temp")
+
+
+@pytest.mark.clause("9")
+def test_smtp_server_defaults_to_127_0_0_1_port_8025(pair: Pair, tmp_path: Path) -> None:
+    """Clause 9: with `AFTERWARD_SMTP_HOST` and `AFTERWARD_SMTP_PORT` empty, e-mail goes to
+    127.0.0.1:8025 (a sink of this test's own there: the port must be free)."""
+    with SmtpSink(port=8025) as default_sink, configured(pair, default_sink, tmp_path, AFTERWARD_SMTP_HOST="",
+                                                        AFTERWARD_SMTP_PORT="") as live:
+        address = fresh_address()
+        for sender in SENDERS:
+            assert notify(live, address, sender=sender).status_code == 200
+        assert len(default_sink.wait_for(address, count=2, timeout=DEADLINE)) == 2
