@@ -68,13 +68,15 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     if equivalents is None:
         equivalents = declared().get("equivalent", [])
     reasons = {Key.of(e): e["reason"] for e in equivalents}
+    unchecked = {Key.of(e) for e in equivalents if e.get("kind") == "unchecked"}
     mutants = run["mutants"]
     survivors = [m for m in mutants if m["outcome"] == "survived"]
     stale = sorted(set(reasons) - {Key.of(m) for m in survivors})
     if stale:
         raise ValueError(f"{DECLARED.name} declares reasons for mutants that are not survivors of this run: "
                          + "; ".join(map(str, stale)))
-    equivalent = [m for m in survivors if Key.of(m) in reasons]
+    equivalent = [m for m in survivors if Key.of(m) in reasons and Key.of(m) not in unchecked]
+    observable = [m for m in survivors if Key.of(m) in unchecked]
     unexplained = [m for m in survivors if Key.of(m) not in reasons]
     errors = [m for m in mutants if m["outcome"] == "error"]
     if errors:
@@ -86,8 +88,9 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     total = len(mutants)
     killed = sum(m["outcome"] in ("killed", "timeout") for m in mutants)
     out += [f"{total} mutants of `shared/` and the four apps, made by {run['tool']}; the contract tier "
-            f"({KILL_SERVER}) killed {killed}, {len(equivalent)} are equivalent (each with its reason "
-            f"below), {len(unexplained)} survived without one.", ""]
+            f"({KILL_SERVER}) killed {killed}, {len(equivalent)} are equivalent, {len(observable)} change "
+            f"something observable that the contract does not check (each with its reason below), "
+            f"{len(unexplained)} survived without a reason.", ""]
     for n, r in enumerate(run["runs"]):
         minutes, seconds = divmod(r["seconds"], 60)
         what = "every mutant" if r["what"] == "all" else "the survivors of the run before, again"
@@ -96,13 +99,14 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
                    f"(deadline {r['deadline_s']:g} s a mutant).")
     out.append("")
     out += ["| file | killer | mutants | killed by a test | killed by the deadline | equivalent "
-            "| not killed |", "|---|---|---|---|---|---|---|"]
+            "| not checked | no reason |", "|---|---|---|---|---|---|---|---|"]
     for file, framework in TARGETS.items():
         mine = [m for m in mutants if m["file"] == file]
         n = Counter(m["outcome"] for m in mine)
         eq = sum(m["file"] == file for m in equivalent)
+        seen = sum(m["file"] == file for m in observable)
         out.append(f"| `{file}` | {framework} | {len(mine)} | {n['killed']} | {n['timeout']} | {eq} | "
-                   f"{n['survived'] - eq} |")
+                   f"{seen} | {n['survived'] - eq - seen} |")
     out.append("")
     out += [NOTES.read_text(encoding="utf-8").rstrip(), ""]
     if run["excluded"]:
@@ -120,6 +124,11 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     out += [f"### Equivalent ({len(equivalent)})", "",
             "Each changes nothing a client, the SMTP server, the log file or the process can observe.", ""]
     out += _mutant_blocks(equivalent, reasons)
+    if observable:
+        out += [f"### Observable, not checked by the contract ({len(observable)})", "",
+                "Each changes something observable, at a cost the contract tier does not pay; the reason "
+                "says what and why.", ""]
+        out += _mutant_blocks(observable, reasons)
 
     out += ["## Every mutant killed, and the test that kills it", "",
             "The first test to fail, with `-x`; `(setup)` means the app did not start (the mutant breaks its "
