@@ -8,6 +8,8 @@ counting attempts at the sink.
 
 from __future__ import annotations
 
+import fcntl
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -188,12 +190,32 @@ def test_refused_recipient_is_temporary_or_permanent_by_its_code(pair: Pair, sin
         assert (final["attempt"], final["temporary"]) == (attempts, kind == "temp")
 
 
+@contextmanager
+def default_port_taken(deadline: float = 120.0) -> Iterator[None]:
+    """Port 8025 is one for the machine: tests that bind it (in xdist workers, or in mutation
+    testing's side-by-side sessions) take turns, by a lock file, waiting with a deadline."""
+    with open(Path(tempfile.gettempdir()) / "afterward-smtp-8025.lock", "w") as lock:
+        until = time.monotonic() + deadline
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > until:
+                    raise TimeoutError(f"port 8025 taken by another test for {deadline:g} s") from None
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.mark.clause("9")
 def test_smtp_server_defaults_to_127_0_0_1_port_8025(pair: Pair, tmp_path: Path) -> None:
     """Clause 9: with `AFTERWARD_SMTP_HOST` and `AFTERWARD_SMTP_PORT` empty, e-mail goes to
     127.0.0.1:8025 (a sink of this test's own there: the port must be free)."""
-    with SmtpSink(port=8025) as default_sink, configured(pair, default_sink, tmp_path, AFTERWARD_SMTP_HOST="",
-                                                        AFTERWARD_SMTP_PORT="") as live:
+    with default_port_taken(), SmtpSink(port=8025) as default_sink, configured(
+            pair, default_sink, tmp_path, AFTERWARD_SMTP_HOST="", AFTERWARD_SMTP_PORT="") as live:
         address = fresh_address()
         for sender in SENDERS:
             assert notify(live, address, sender=sender).status_code == 200
