@@ -21,6 +21,7 @@ import pytest
 from conformance.fixtures import Live, Pair, fresh_address, start_live
 from conformance.test_contract import DEADLINE, notify
 from shared.sink import Received, SmtpSink
+from shared.spec import log_line
 
 SENDERS = ["sync", "async"]
 TEMPORARY = "451 4.3.0 try again later"
@@ -220,3 +221,19 @@ def test_smtp_server_defaults_to_127_0_0_1_port_8025(pair: Pair, tmp_path: Path)
         for sender in SENDERS:
             assert notify(live, address, sender=sender).status_code == 200
         assert len(default_sink.wait_for(address, count=2, timeout=DEADLINE)) == 2
+
+
+@pytest.mark.clause("9")
+def test_log_path_defaults_to_afterward_log_in_the_temp_directory(pair: Pair, sink: SmtpSink,
+                                                                  tmp_path: Path) -> None:
+    """Clause 9: with `AFTERWARD_LOG_PATH` empty, the log is `afterward.log` in the temp directory
+    (`TMPDIR`, here a directory of this test's own)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    address = fresh_address()
+    q = f"default-{address.partition('@')[0]}"
+    with configured(pair, sink, tmp_path / "server", AFTERWARD_LOG_PATH="", TMPDIR=str(temp)) as live:
+        assert notify(live, address, q=q).status_code == 200
+        sink.wait_for(address, timeout=DEADLINE)
+    log = temp / "afterward.log"
+    assert log.exists() and log_line(q) in log.read_text().splitlines()
