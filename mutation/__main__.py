@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(files)} file(s), {args.jobs} session(s) at a time; killer: the contract tier, "
               f"deadline {args.deadline:g} s a mutant", flush=True)
         started = time.monotonic()
-        shards = {f: SHARDS.get(f, 1) if only is None or len(only) > 20 else 1 for f in files}
+        shards = {f: 1 if sample is not None else SHARDS.get(f, 1) for f in files}
         sessions = [Session(f, TARGETS[f], workdir, pristine, args.deadline, (i, shards[f]))
                     for f in files for i in range(shards[f])]
         done = run(sessions, args.jobs, only)
