@@ -77,7 +77,7 @@ def test_the_sample_of_mutants_is_killed_by_the_declared_tests() -> None:
     """The machinery end to end on a fixed sample (mutation/declared.toml): cosmic-ray rewrites each
     file in a copy, the contract tier runs against the mutant, and each is killed by the test
     named for it, in its call, or, for the one declared to survive, passes every test."""
-    run = subprocess.run([sys.executable, "-m", "mutation", "--sample", "--jobs", "2"], cwd=REPO, capture_output=True,
-                         text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-m", "mutation", "--sample", "--jobs", "2"], cwd=REPO,
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
