@@ -3,31 +3,51 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import nox
-from packaging.requirements import Requirement
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "lowest", "reliability_quick"]
+nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick", "durable_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-DEPENDENCIES = PYPROJECT["project"]["dependencies"]
+#: What every session installs: the suite's own dependencies, every server's extra and the
+#: reference apps' frameworks (the package installs only the first, and the extras asked for).
+DEPENDENCIES = [*PYPROJECT["project"]["dependencies"],
+                *(r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra),
+                *nox.project.dependency_groups(PYPROJECT, "reference")]
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
-#: What the `lowest` session runs the suite with; they resolve normally, within what is installed.
-TOOLS = [r for r in TEST if Requirement(r).name in ("pytest", "pytest-xdist")]
-#: Prints `name==version` for every installed distribution: the record and the constraints.
-FREEZE = ("import importlib.metadata as m; "
-          "print(*sorted({f'{d.name}=={d.version}' for d in m.distributions()}), sep='\\n')")
+DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
+#: The browser the docs are checked in, from Debian's packages: program -> package.
+BROWSER = {"chromium": "chromium"}
+DURABLE = nox.project.dependency_groups(PYPROJECT, "durable")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
+#: The durable apps' broker, from Debian's package; started by the project's code, never as a service.
+BROKER = {"redis-server": "redis-server"}
+
+
+def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> None:
+    """Install from Debian's packages the programs not on PATH (program -> package)."""
+    missing = [package for program, package in programs.items() if not shutil.which(program)]
+    if missing:
+        session.log(f"installing {what} from Debian's packages: {' '.join(missing)}")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True,
+                    env={"DEBIAN_FRONTEND": "noninteractive"})
 
 
 def install(session: nox.Session, *extra: str) -> None:
     session.install(*DEPENDENCIES, *TEST, *extra)
     session.env["PYTHONPATH"] = str(session.invoked_from)
+    use_uv(session)
+
+
+def use_uv(session: nox.Session) -> None:
+    """The uv that nox found, for `conformance.history`'s environments (and its tests)."""
+    has_uv, uv, *_ = nox.virtualenv.find_uv()
+    session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
 
 
 @nox.session
@@ -51,19 +71,41 @@ def flips(session: nox.Session) -> None:
     session.run("python", "-m", "conformance.flips", *(session.posargs or ["--repeat", "20"]))
 
 
+def run_history(session: nox.Session, *args: str) -> None:
+    """`python -m conformance.history`: each version set in an environment of its own, made with uv."""
+    # What the controller imports (conformance.declared, shared.servers); each set installs the rest.
+    session.install("packaging>=24,<27", *[r for r in DEPENDENCIES if r.startswith("httpx")])
+    use_uv(session)
+    session.env["PYTHONPATH"] = str(session.invoked_from)
+    session.run("python", "-m", "conformance.history", *args)
+
+
+@nox.session(venv_backend="uv")
+def history(session: nox.Session) -> None:
+    """The semantics matrix on every set of older releases (conformance/versions.toml): reports/history.json,
+    docs/versions.md; `-- SET ...` for some sets."""
+    run_history(session, *session.posargs)
+
+
+@nox.session(venv_backend="uv")
+def history_quick(session: nox.Session) -> None:
+    """What CI runs of the history: the lowest releases pyproject allows, and one historical set."""
+    run_history(session, "--ci", "--report", "reports/history-ci.json", *session.posargs)
+
+
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
-    """Both conformance tiers on the lowest releases pyproject allows: reports/conformance-lowest.json."""
-    session.install("--resolution", "lowest-direct", *DEPENDENCIES)
-    frozen = session.run_install("python", "-c", FREEZE, silent=True)
-    if frozen is not None:  # None when installs are skipped (`-R`)
-        session.log("installed (lowest-direct):\n" + frozen)
-        constraints = Path(session.create_tmp()) / "lowest.txt"
-        constraints.write_text(frozen)
-        session.install("--constraint", str(constraints), *TOOLS)  # never moves a dependency
-    session.env["PYTHONPATH"] = str(session.invoked_from)
-    session.run("python", "-m", "conformance", "--report", "reports/conformance-lowest.json", "--no-docs",
-                *session.posargs)
+    """Both conformance tiers on the lowest releases pyproject allows: reports/history-lowest.json."""
+    run_history(session, "lowest", "--report", "reports/history-lowest.json", *session.posargs)
+
+
+@nox.session
+def wrong_apps(session: nox.Session) -> None:
+    """Every wrong variant of the from-scratch app (tests/byo/wrong), each caught with its clause named
+    (the default run checks one per clause)."""
+    install(session)
+    session.env["AFTERWARD_ALL_WRONG_APPS"] = "1"
+    session.run("python", "-m", "pytest", "tests/test_byo.py", "-n", "2", *session.posargs)
 
 
 @nox.session
@@ -83,25 +125,78 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def reliability(session: nox.Session) -> None:
     """The full reliability checks (10,000 requests per pair, ...): writes docs/reliability.md."""
-    install(session)
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", "--full", *session.posargs)
 
 
 @nox.session
 def reliability_quick(session: nox.Session) -> None:
-    """The same reliability checks at CI size."""
-    install(session)
+    """The same reliability checks at CI size (one durable SIGKILL case: the worker's, on one pair)."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
     session.run("python", "-m", "reliability", *session.posargs)
+
+
+#: The durable checks' pytest run: one Redis and one worker per test process.
+DURABLE_RUN = ("python", "-m", "pytest", "durable", "-n", "2", "--dist", "loadgroup",
+               "-p", "no:cacheprovider")
+
+
+@nox.session
+def durable(session: nox.Session) -> None:
+    """The durable apps (Celery on Redis): the contract tier and the broker checks, on every pair."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, *session.posargs)
+
+
+@nox.session
+def durable_quick(session: nox.Session) -> None:
+    """The same durable checks at CI size: FastAPI's durable app under uvicorn, and the wrong apps."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run(*DURABLE_RUN, "--framework", "fastapi", "--server", "uvicorn", *session.posargs)
+
+
+@nox.session
+def durable_demo(session: nox.Session) -> None:
+    """Start Redis, a Celery worker, a durable app (`-- quart hypercorn`) and the sink; watch one land."""
+    apt_install(session, BROKER, "the broker")
+    install(session, *DURABLE)
+    session.run("python", "-m", "durable.demo", *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """What a background task costs, against a bare-ASGI ceiling: docs/benchmarks.md (`-- --quick`)."""
-    missing = [package for program, package in GENERATORS.items() if not shutil.which(program)]
-    if missing:
-        session.log(f"installing the load generators from Debian's packages: {' '.join(missing)}")
-        session.run("apt-get", "update", "-qq", external=True)
-        session.run("apt-get", "install", "-y", "-qq", *missing, external=True,
-                    env={"DEBIAN_FRONTEND": "noninteractive"})
+    apt_install(session, GENERATORS, "the load generators")
     install(session, *BENCH)
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def recipes(session: nox.Session) -> None:
+    """Each recipe (recipes/) applied to the probe changes exactly the cells it claims; wrong claims fail."""
+    install(session)
+    session.run("python", "-m", "conformance.recipes", *session.posargs)
+    if not session.posargs:
+        session.run("python", "-m", "conformance.recipes", "--wrong")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The site: pages, `mkdocs build --strict` (build/site), checked in Chromium; `-- build`, `-- serve`."""
+    install(session, *DOCS)
+    session.env["NO_MKDOCS_2_WARNING"] = "1"
+    session.run("python", "-m", "docs_site")
+    if session.posargs[:1] == ["serve"]:
+        address = session.posargs[1] if len(session.posargs) > 1 else "127.0.0.1:8000"
+        session.run("python", "-m", "mkdocs", "serve", "--strict", "--dev-addr", address)
+        return
+    session.run("python", "-m", "mkdocs", "build", "--strict")
+    if session.posargs[:1] == ["build"]:  # no browser: the build's own link and anchor checks only
+        return
+    apt_install(session, BROWSER, "the browser")
+    session.run("python", "-m", "docs_site.browser", "--self-test")
+    session.run("python", "-m", "docs_site.browser", "build/site", "--screenshots", "docs/screenshots")

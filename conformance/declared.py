@@ -21,9 +21,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Cell", "DECLARED", "Property", "cell", "properties"]
+from packaging.version import Version
+
+__all__ = ["CHANGES", "Cell", "Change", "DECLARED", "Property", "cell", "changes", "changes_for", "installed",
+           "properties"]
 
 DECLARED = Path(__file__).with_name("expected.toml")
+CHANGES = Path(__file__).with_name("changes.toml")
 _META = ("meaning", "values", "frameworks", "also", "tolerance")
 
 
@@ -78,5 +82,67 @@ def properties() -> dict[str, Property]:
     return out
 
 
-def cell(prop: str, framework: str, server: str) -> Cell | None:
-    return properties()[prop].cell(framework, server)
+@dataclass(frozen=True)
+class Change:
+    """From `release` of `package` on, `property` is `new` for `frameworks` (it was `old`)."""
+
+    property: str
+    frameworks: tuple[str, ...]
+    package: str
+    release: str
+    old: Any
+    new: Any
+    why: str
+    source: str
+
+    @property
+    def old_na(self) -> str:
+        return self.old["na"] if isinstance(self.old, dict) and "na" in self.old else ""
+
+    @property
+    def new_na(self) -> str:
+        return self.new["na"] if isinstance(self.new, dict) and "na" in self.new else ""
+
+
+@cache
+def changes(path: Path = CHANGES) -> tuple[Change, ...]:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return tuple(Change(c["property"], tuple(c["frameworks"]), c["package"], c["release"], c["old"], c["new"],
+                        c["why"], c["source"]) for c in data.get("change", []))
+
+
+def changes_for(prop: str, framework: str, table: tuple[Change, ...] | None = None) -> list[Change]:
+    """The changes of one property for one framework, oldest release first."""
+    found = [c for c in (changes() if table is None else table)
+             if c.property == prop and framework in c.frameworks]
+    return sorted(found, key=lambda c: Version(c.release))
+
+
+@cache
+def installed(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def at_release(base: Cell | None, steps: list[Change], version: str | None) -> Cell | None:
+    """`base` (the newest releases' cell) as it was at `version` of the steps' package."""
+    if base is None or version is None:
+        return base
+    for step in steps:
+        if Version(version) < Version(step.release):
+            why = f"Before {step.package} {step.release}: {step.why}"
+            if step.old_na:
+                return Cell(na=f"{step.old_na} (before {step.package} {step.release})", source=step.source)
+            return Cell(step.old, why, step.source, also=base.also, tolerance=base.tolerance)
+    return base
+
+
+def cell(prop: str, framework: str, server: str, table: tuple[Change, ...] | None = None) -> Cell | None:
+    """The declared cell for the releases installed here (the table's own for the newest)."""
+    steps = changes_for(prop, framework, table)
+    base = properties()[prop].cell(framework, server)
+    return at_release(base, steps, installed(steps[0].package)) if steps else base

@@ -7,10 +7,17 @@ worker, writes its events and log to files the test names, and is killed by PID.
 
 With `--flips`, every semantics test runs instead on its pair's wrong probe
 (`conformance/flips.toml`): a pair then carries the flip, and its probe starts with it.
+With `--recipe NAME`, every semantics test runs on the recipe's pairs with the recipe
+(`conformance/recipes.toml`) applied to the probe, and expects the cells it claims.
+
+With `--url`, the contract tier runs against an app that is already running, started by
+the user: `live` is that app, the sink listens on a fixed port the user configured, and
+the tests that must start, restart or signal a server of their own are not applicable.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,11 +31,23 @@ import pytest
 from conformance.flips import Flip, flip_for
 from conformance.gates import GATES_ENV, GateServer
 from conformance.probes.tasks import FLIP_ENV
+from conformance.recipes import RECIPE_ENV, recipes
 from shared.recorder import EVENTS_ENV, read_events
-from shared.servers import FRAMEWORKS, SERVERS, LiveServer
+from shared.servers import FRAMEWORKS, LOG_CONFIG, SERVERS, LiveServer
 from shared.sink import SmtpSink
 
-__all__ = ["Live", "Pair", "fresh_address"]
+__all__ = ["Live", "Pair", "fresh_address", "not_applicable"]
+
+#: The sink's port when the app runs elsewhere (`--url`): the spec's default SMTP port.
+URL_MODE_SMTP_PORT = 8025
+#: The `pair` of an app given with `--url`.
+EXTERNAL = "external"
+#: How a test says it cannot run in this mode: the plugin reports it as `n/a` with the reason.
+NOT_APPLICABLE = "not applicable: "
+
+
+def not_applicable(reason: str) -> None:
+    pytest.skip(NOT_APPLICABLE + reason)
 
 PROBES = {name: f"conformance.probes.{name}_probe:app" for name in FRAMEWORKS}
 
@@ -39,29 +58,61 @@ class Pair:
     server: str
     app: str
     flip: Flip | None = None
+    recipe: str = ""
 
     def __str__(self) -> str:
-        return f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
+        return (f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
+                + (f"+{self.recipe}" if self.recipe else ""))
 
 
 @dataclass
 class Live:
-    """A running server plus the files it reports into."""
+    """A running server plus the files it reports into. With `--url`, `server` is None and the
+    files are those the user named (None when not named)."""
 
     pair: Pair
-    server: LiveServer
-    events_path: Path
-    log_path: Path
+    server: LiveServer | None
+    events_path: Path | None
+    log_path: Path | None
+    #: What the app logged on `afterward.mailer`, one `LEVEL name message` line per record.
+    records_path: Path | None = None
+    external_url: str = ""
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self.server.url if self.server is not None else self.external_url
+
+    def own(self) -> LiveServer:
+        """The server process, for tests that stop or signal it: not applicable with `--url`."""
+        if self.server is None:
+            not_applicable("the app runs elsewhere (--url): the suite cannot stop or signal it")
+        assert self.server is not None
+        return self.server
+
+    def need_events(self) -> Path:
+        if self.events_path is None:
+            not_applicable("no events file (--events PATH: the app's AFTERWARD_EVENTS)")
+        assert self.events_path is not None
+        return self.events_path
+
+    def need_log(self) -> Path:
+        if self.log_path is None:
+            not_applicable("no log file (--log PATH: the app's AFTERWARD_LOG_PATH)")
+        assert self.log_path is not None
+        return self.log_path
+
+    def records(self) -> list[str]:
+        """The app's records on the `afterward.mailer` logger."""
+        if self.records_path is None:
+            not_applicable("the app's logging is its own (--url): its records cannot be read")
+        assert self.records_path is not None
+        return self.records_path.read_text().splitlines() if self.records_path.exists() else []
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 15.0), **kwargs)
 
     def events(self, request_id: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in read_events(self.events_path)
+        return [e for e in read_events(self.need_events())
                 if (request_id is None or e["request_id"] == request_id)
                 and (event is None or e["event"] == event)]
 
@@ -74,14 +125,15 @@ class Live:
                     return e
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no {event} {match} for {request_id} within {timeout:g} s\n"
-                                   f"{self.server.log_tail()}")
+                                   f"{self.server.log_tail() if self.server else ''}")
             time.sleep(0.01)
 
     def rss_kib(self) -> int:
-        return self.server.rss_kib()
+        return self.own().rss_kib()
 
     def log_lines(self) -> list[str]:
-        return self.log_path.read_text().splitlines() if self.log_path.exists() else []
+        path = self.need_log()
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
 def fresh_address() -> str:
@@ -96,6 +148,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="only these servers (default: all)")
     group.addoption("--framework", action="append", default=[], choices=sorted(FRAMEWORKS),
                     help="only these frameworks (default: all)")
+    group.addoption("--url", metavar="URL",
+                    help="run the contract tier against the app already running at this URL")
+    group.addoption("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
+    group.addoption("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
+    group.addoption("--smtp-port", type=int, default=None, metavar="PORT",
+                    help=f"the SMTP sink's port (default: any free one; with --url {URL_MODE_SMTP_PORT})")
+    group.addoption("--clause", action="append", default=[], metavar="N",
+                    help="only the contract tests of this clause of shared/SPEC.md (repeatable)")
     group.addoption("--flips", action="store_true",
                     help="run each semantics test on its wrong probe (conformance/flips.toml) instead")
     group.addoption("--repeat", type=int, default=1, metavar="N",
@@ -104,9 +164,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="one more argument for every server command line "
                          "(`--server-arg=--graceful-timeout=5`); the suite's own tests use it to run a probe "
                          "under a setting that flips a property")
+    group.addoption("--recipe", choices=sorted(recipes()), metavar="NAME",
+                    help="run each semantics test with this recipe (conformance/recipes.toml) applied to the "
+                         "probe, on the recipe's pairs, expecting the cells it claims")
 
 
 def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
+    if config.getoption("--url"):
+        return [] if probes else [Pair("app", EXTERNAL, config.getoption("--url"))]
     servers = config.getoption("--server") or list(SERVERS)
     if config.getoption("--app") and not probes:
         apps = {a.partition(":")[0].rpartition(".")[2]: a for a in config.getoption("--app")}
@@ -127,6 +192,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
         prop = metafunc.function.__name__.removeprefix("test_")
         pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and c.measured]
+        recipe = metafunc.config.getoption("--recipe")
+        if recipe:
+            pairs = [Pair(p.framework, p.server, p.app, recipe=recipe) for p in pairs
+                     if (p.framework, p.server) in recipes()[recipe].pairs()]
         if metafunc.config.getoption("--flips"):
             flips = {p: flip_for(prop, p.framework, p.server) for p in pairs}
             pairs = [Pair(p.framework, p.server, p.app, f) for p, f in flips.items() if f is not None]
@@ -144,6 +213,14 @@ def repetition(request: pytest.FixtureRequest) -> int:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    clauses = config.getoption("--clause")
+    if clauses:
+        def other(item: pytest.Item) -> bool:
+            marker = item.get_closest_marker("clause")
+            return marker is None or str(marker.args[0]) not in clauses
+
+        config.hook.pytest_deselected(items=[i for i in items if other(i)])
+        items[:] = [i for i in items if not other(i)]
     extra = [i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("repetition", 0)
              and not i.callspec.params["pair"].flip.timing]
     if extra:
@@ -157,30 +234,87 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as smtp:
+def sink(pytestconfig: pytest.Config) -> Iterator[SmtpSink]:
+    port = pytestconfig.getoption("--smtp-port")
+    if port is None:
+        port = URL_MODE_SMTP_PORT if pytestconfig.getoption("--url") else 0
+    with SmtpSink(port=port) as smtp:
         yield smtp
 
 
+#: The contract tier's handler on the spec's logger, in every server it starts.
+def _log_config(path: Path) -> dict[str, Any]:
+    return {"version": 1, "disable_existing_loggers": False,
+            "formatters": {"line": {"format": "%(levelname)s %(name)s %(message)s"}},
+            "handlers": {"records": {"class": "logging.FileHandler", "filename": str(path),
+                                     "formatter": "line", "encoding": "utf-8"}},
+            "loggers": {"afterward.mailer": {"handlers": ["records"], "level": "INFO"}}}
+
+
 def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] | list[str] = (),
-               **env: str) -> Live:
+               records: bool = False, **env: str) -> Live:
+    """Start `pair`'s app with the sink and files of `workdir`. `env` adds to or overrides the
+    configuration (an empty value removes a variable: the app then uses its default)."""
     workdir.mkdir(parents=True, exist_ok=True)
     events, log = workdir / "events.jsonl", workdir / "notifications.log"
-    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", extra_args=server_args, env={
+    args = list(server_args)
+    records_path = None
+    if records:  # the spec's ERROR record, where a test can read it
+        records_path, config = workdir / "records.log", workdir / "logging.json"
+        config.write_text(json.dumps(_log_config(records_path)))
+        args += [a.format(path=config) for a in LOG_CONFIG[pair.server]]
+    settings = {
         "AFTERWARD_SMTP_HOST": "127.0.0.1",
         "AFTERWARD_SMTP_PORT": str(sink.port),
         EVENTS_ENV: str(events),
         "AFTERWARD_LOG_PATH": str(log),
         **env,
-    })
-    return Live(pair, server.start(), events, log)
+    }
+    removed = [k for k, v in settings.items() if v == ""]
+    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", extra_args=args,
+                        env={k: v for k, v in settings.items() if v != ""}, unset=removed)
+    return Live(pair, server.start(), events if EVENTS_ENV not in removed else None,
+                Path(settings.get("AFTERWARD_LOG_PATH") or log), records_path)
+
+
+def external(config: pytest.Config) -> Live:
+    """The app the user started (`--url`), with the files they named."""
+    def path(option: str) -> Path | None:
+        value = config.getoption(option)
+        return Path(value) if value else None
+
+    return Live(Pair("app", EXTERNAL, config.getoption("--url")), None, path("--events"), path("--log"),
+                external_url=config.getoption("--url").rstrip("/"))
 
 
 @pytest.fixture(scope="session")
-def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    running = start_live(pair, sink, tmp_path_factory.mktemp(f"live-{pair}"))
+def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory,
+         pytestconfig: pytest.Config) -> Iterator[Live]:
+    if pair.server == EXTERNAL:
+        yield external(pytestconfig)
+        return
+    running = start_live(pair, sink, tmp_path_factory.mktemp(f"live-{pair}"), records="probe" not in pair.app)
     yield running
-    running.server.stop()
+    running.own().stop()
+
+
+@pytest.fixture
+def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Any]:
+    """`configured(**env)`: the app under test in a server of this test's own, started with
+    this configuration (`AFTERWARD_SMTP_ATTEMPTS="2"`, ...; `""` removes a variable)."""
+    started: list[Live] = []
+
+    def start(**env: str) -> Live:
+        if pair.server == EXTERNAL:
+            not_applicable("the app runs elsewhere (--url): the suite cannot start it with another "
+                           "configuration")
+        running = start_live(pair, sink, tmp_path / f"server{len(started)}", records=True, **env)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        _stop_own(running)
 
 
 @pytest.fixture(scope="session")
@@ -204,14 +338,22 @@ def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, co
     if pair.flip is not None:
         env |= {FLIP_ENV: ",".join(pair.flip.knobs), **dict(pair.flip.env)}
     args = [*config.getoption("--server-arg"), *(pair.flip.server_args if pair.flip else ())]
+    if pair.recipe:
+        env[RECIPE_ENV] = pair.recipe
+        args += recipes()[pair.recipe].server_args
     return start_live(pair, sink, workdir, args, **env)
+
+
+def _stop_own(running: Live) -> None:
+    server = running.own()
+    server.kill()  # whatever the test left: the process group it started
+    if server.proc is not None:
+        server.proc.wait(10)
 
 
 def _own(running: Live) -> Iterator[Live]:
     yield running
-    running.server.kill()  # whatever the test left: the process group it started
-    if running.server.proc is not None:
-        running.server.proc.wait(10)
+    _stop_own(running)
 
 
 @pytest.fixture
@@ -224,6 +366,8 @@ def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path,
 @pytest.fixture
 def fresh_live(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Live]:
     """The app under test in a server of this test's own, for tests that stop it."""
+    if pair.server == EXTERNAL:
+        not_applicable("the app runs elsewhere (--url): the suite cannot stop it")
     yield from _own(start_live(pair, sink, tmp_path))
 
 

@@ -16,7 +16,8 @@ import pytest
 
 from conformance import render
 from conformance.declared import cell, properties
-from conformance.fixtures import Pair
+from conformance.fixtures import NOT_APPLICABLE, Pair
+from conformance.recipes import overlay
 from shared.servers import FRAMEWORKS
 
 KEY = "afterward"
@@ -34,6 +35,8 @@ def _row(pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed:
          **extra: Any) -> dict[str, Any]:
     if pair.flip is not None:  # a wrong probe's row: `passed` False is what its run wants
         extra["flip"] = pair.flip.describe()
+    if pair.recipe:
+        extra["recipe"] = pair.recipe
     return {"framework": pair.framework, "server": pair.server, "tier": tier, "property": prop,
             "expected": expected, "observed": observed, "passed": passed, **extra}
 
@@ -48,7 +51,9 @@ def resolve(value: Any) -> Any:
 @pytest.fixture
 def expected(request: pytest.FixtureRequest, pair: Pair) -> Any:
     """The declared value of this test's property for this pair (rules resolved)."""
-    declared = cell(request.node.originalname.removeprefix("test_"), pair.framework, pair.server)
+    prop = request.node.originalname.removeprefix("test_")
+    declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
+                       pair.server)
     return None if declared is None else resolve(declared.value)
 
 
@@ -67,7 +72,8 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
     prop = request.node.originalname.removeprefix("test_")
 
     def compare(observed: Any, **extra: Any) -> None:
-        declared = cell(prop, pair.framework, pair.server)
+        declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
+                           pair.server)
         assert declared is not None, f"{prop} has no declared cell for {pair}"
         expected = resolve(declared.value)
         shown = expected if expected == declared.value else f"{declared.value[1:]} = {expected}"
@@ -110,14 +116,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     pair = getattr(item, "callspec", None) and item.callspec.params.get("pair")
     if pair is None and getattr(item, "callspec", None) and "server" in item.callspec.params:
         pair = Pair("all", item.callspec.params["server"], "")
-    if not isinstance(pair, Pair) or not (report.when == "call" or report.failed):
+    if not isinstance(pair, Pair) or not (report.when == "call" or report.failed or report.skipped):
+        return report
+    marker = item.get_closest_marker("clause")
+    if report.skipped:  # only a test that cannot run in this mode skips, and says why
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if marker is not None and reason.startswith(NOT_APPLICABLE):
+            report.user_properties.append((KEY, _row(pair, "contract", _prop(item), "pass", "n/a", True,
+                                                     clause=marker.args[0],
+                                                     reason=reason.removeprefix(NOT_APPLICABLE))))
         return report
     mine = [row for key, row in report.user_properties if key == KEY]
     message = report.longreprtext.strip().splitlines()[-1][:300] if report.failed else ""
-    extra = [str(v) for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
-             if k not in ("pair", "server", "framework", "repetition")]
-    prop = item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
-    marker = item.get_closest_marker("clause")
+    prop = _prop(item)
     if marker is not None and not mine:
         report.user_properties.append((KEY, _row(pair, "contract", prop, "pass",
                                                  "pass" if report.passed else "fail", report.passed,
@@ -132,6 +144,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _prop(item: pytest.Item) -> str:
+    """A test's row name: the behaviour it pins, and its parameters other than the pair."""
+    extra = [str(v) for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
+             if k not in ("pair", "server", "framework", "repetition")]
+    return item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[rows_key] = []
     config.stash[taken_key] = {}
@@ -141,7 +160,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     config = _config
     if config is None or hasattr(config, "workerinput"):
         return
-    if not (report.when == "call" or report.failed):
+    if not (report.when == "call" or report.failed or report.skipped):
         return
     # user_properties ride on every phase's report: take each row once, in the order recorded.
     ours = [row for key, row in report.user_properties if key == KEY]
@@ -227,7 +246,7 @@ def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict
     out = []
     for prop in properties().values():
         for framework, server in sorted(seen):
-            declared = prop.cell(framework, server)
+            declared = cell(prop.name, framework, server)
             pair = Pair(framework, server, "")
             if declared is not None and not declared.measured:
                 reason = declared.unmeasured_reason

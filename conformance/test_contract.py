@@ -15,7 +15,8 @@ import pytest
 
 from conformance.fixtures import Live, fresh_address
 from shared.sink import SmtpSink
-from shared.spec import INVALID_INPUT, MAX_QUERY_LENGTH, NOTIFICATION_MESSAGE, SENT_MESSAGE, log_line
+from shared.spec import (INVALID_INPUT, MAX_QUERY_LENGTH, NOTIFICATION_MESSAGE, NOTIFICATION_SUBJECT,
+                         SENT_MESSAGE, log_line)
 
 #: A correct app answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
@@ -27,11 +28,15 @@ def notify(live: Live, address: str, timeout: float = DEADLINE, **params: str) -
 
 
 @pytest.mark.clause("1")
-def test_accepted_request_is_answered_200_with_the_spec_body(live: Live, sink: SmtpSink, address: str) -> None:
-    """Clause 1: `POST /send-notification/{email}` answers 200 and the spec's JSON body."""
-    response = notify(live, address)
-    assert response.status_code == 200
+@pytest.mark.parametrize("sender", ["default", "sync", "async"])
+def test_accepted_request_is_answered_200_with_the_spec_body(live: Live, sink: SmtpSink, address: str,
+                                                            sender: str) -> None:
+    """Clause 1: `POST /send-notification/{email}` answers 200 and the spec's JSON body, as JSON."""
+    response = notify(live, address, **({} if sender == "default" else {"sender": sender}))
+    assert response.status_code == 200, response.text
     assert response.json() == SENT_MESSAGE
+    kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    assert kind == "application/json", f"Content-Type {response.headers.get('content-type')!r}"
     sink.wait_for(address)
 
 
@@ -180,3 +185,492 @@ def test_concurrent_requests_each_get_one_email(live: Live, sink: SmtpSink) -> N
     assert not errors, errors
     for a in addresses:
         assert len(sink.wait_for(a)) == 1
+
+
+# -- Clause 2: the log entry, once, and only with a non-empty `q` ------------------------------
+
+
+def barrier(live: Live, sink: SmtpSink) -> None:
+    """A later request whose log line and e-mail have both landed: what an earlier request
+    was going to log (before its e-mail, clause 2) is in the log by now."""
+    address = fresh_address()
+    q = f"barrier-{address.partition('@')[0]}"
+    assert notify(live, address, q=q).status_code == 200
+    sink.wait_for(address)
+    assert log_line(q) in live.log_lines(), "the barrier request's log line is missing"
+
+
+@pytest.mark.clause("2")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_log_entry_is_written_once_as_the_spec_words_it(live: Live, sink: SmtpSink, address: str,
+                                                       sender: str) -> None:
+    """Clause 2: the log holds the line `found query: <q>`, exactly once per request."""
+    q = f"Grüße ☃ {address.partition('@')[0]}"
+    assert notify(live, address, q=q, sender=sender).status_code == 200
+    sink.wait_for(address)
+    barrier(live, sink)
+    found = [line for line in live.log_lines() if address.partition("@")[0] in line]
+    assert found == [log_line(q)], f"log lines for this request: {found!r}"
+
+
+@pytest.mark.clause("2")
+@pytest.mark.parametrize("q", [None, ""], ids=["no-q", "empty-q"])
+def test_no_log_entry_without_a_query(live: Live, sink: SmtpSink, address: str, q: str | None) -> None:
+    """Clause 2: without `q`, or with an empty one, nothing is logged (and the e-mail still goes)."""
+    before = live.log_lines()
+    assert notify(live, address, **({} if q is None else {"q": q})).status_code == 200
+    sink.wait_for(address)
+    barrier(live, sink)
+    added = live.log_lines()[len(before):]
+    assert len(added) == 1, f"lines logged for a request without a query: {added[:-1]!r}"
+
+
+# -- Clause 3: the e-mail itself ---------------------------------------------------------------
+
+
+@pytest.mark.clause("3")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_email_has_the_spec_envelope_and_headers(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clause 3: to the address alone, from `AFTERWARD_MAIL_FROM` (default `afterward@localhost`),
+    subject `Notification`, body `some notification`."""
+    assert notify(live, address, sender=sender).status_code == 200
+    [mail] = sink.wait_for(address)
+    assert mail.rcpt_tos == [address], f"envelope recipients {mail.rcpt_tos}"
+    message = mail.message
+    assert message["To"] == address
+    assert message["Subject"] == NOTIFICATION_SUBJECT
+    assert message.get_content().strip() == NOTIFICATION_MESSAGE
+    assert message.get_all("Cc") is None and message.get_all("Bcc") is None
+    if live.server is not None:  # by `--url` the app's own configuration decides the sender
+        assert mail.mail_from == DEFAULT_MAIL_FROM, f"envelope sender {mail.mail_from!r}"
+        assert message["From"] == DEFAULT_MAIL_FROM
+
+
+DEFAULT_MAIL_FROM = "afterward@localhost"
+
+
+# -- Clauses 4 and 6: two senders, and neither blocks the event loop -----------------------------
+
+
+@pytest.mark.clause("6")
+def test_async_sender_does_not_delay_a_concurrent_request(live: Live, sink: SmtpSink, address: str) -> None:
+    """Clauses 4 and 6: the `async def` sender (aiosmtplib) waits on SMTP without blocking the loop:
+    another request is answered meanwhile. A blocking call inside `async def` fails this."""
+    gate = sink.hold(address)
+    try:
+        assert notify(live, address, sender="async").status_code == 200
+        gate.wait_arrived(timeout=DEADLINE)
+        with live.client(timeout=DEADLINE) as client:
+            try:
+                health = client.get("/health")
+            except httpx.TimeoutException:
+                pytest.fail("a concurrent request waited for the `async def` sender: it blocks the event loop")
+        assert health.status_code == 200
+    finally:
+        gate.release()
+    sink.wait_for(address)
+
+
+@pytest.mark.clause("4")
+@pytest.mark.parametrize("sender", ["default", "sync", "async"])
+def test_each_sender_runs_where_the_spec_says(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clauses 4, 6 and 11: the `def` sender (also the default) records its events off the event
+    loop, the `async def` sender on it."""
+    live.need_events()
+    assert notify(live, address, **({} if sender == "default" else {"sender": sender})).status_code == 200
+    sink.wait_for(address)
+    sent = live.wait_event(address, "mail_sent")
+    started = live.wait_event(address, "mail_started")
+    want = sender == "async"
+    assert started["on_loop"] is want and sent["on_loop"] is want, (
+        f"the {sender} sender's events say on_loop={started['on_loop']}/{sent['on_loop']}")
+
+
+# -- Clause 8: the rules' edges, and their order ----------------------------------------------
+
+#: Accepted: case -> (email or None for a fresh address, params). The log line must then appear.
+GOOD_INPUTS = {
+    "q-non-ascii-at-max-length": (None, {"q": "é" * MAX_QUERY_LENGTH}),
+    "q-unicode-text": (None, {"q": "Grüße, 世界 ☃ — ok"}),
+    "email-undeliverable-domain": ("{token}@no-such-host.afterward-example.com", {}),
+    "email-plus-and-subdomain": ("{token}+tag@mail.example.org", {}),
+}
+
+
+@pytest.mark.clause("8")
+@pytest.mark.parametrize("case", GOOD_INPUTS)
+def test_valid_input_at_the_edges_is_accepted(live: Live, sink: SmtpSink, address: str, case: str) -> None:
+    """Clause 8: what the rules allow is accepted: `q` length counted in characters, any
+    non-control character, no deliverability check on the address."""
+    email, params = GOOD_INPUTS[case]
+    token = address.partition("@")[0]
+    target = email.format(token=token) if email else address
+    response = notify(live, target, **params)
+    assert response.status_code == 200, response.text
+    sink.wait_for(target)
+    if "q" in params:
+        barrier(live, sink)
+        assert log_line(params["q"]) in live.log_lines()
+
+
+#: Refused: case -> (email template or None, params, the field the 422 must name).
+MORE_BAD_INPUTS = {
+    "email-tab": ("a%09b{token}@example.com", {}, "email"),
+    "email-line-separator": ("a\u2028{token}@example.com", {}, "email"),
+    "email-space": ("a {token}@example.com", {}, "email"),
+    "q-paragraph-separator": (None, {"q": "a\u2029b"}, "q"),
+    "q-nul": (None, {"q": "a\x00b"}, "q"),
+    "q-del": (None, {"q": "a\x7fb"}, "q"),
+    "q-escape": (None, {"q": "a\x1b[31mb"}, "q"),
+    "q-c1-control": (None, {"q": "a\x85b"}, "q"),
+    "sender-upper-case": (None, {"sender": "SYNC"}, "sender"),
+    "sender-empty": (None, {"sender": ""}, "sender"),
+    "order-email-before-q": ("not-an-email", {"q": "x" * (MAX_QUERY_LENGTH + 1)}, "email"),
+    "order-email-before-sender": ("{token}@", {"sender": "fax"}, "email"),
+    "order-q-before-sender": (None, {"q": "a\nb", "sender": "fax"}, "q"),
+}
+
+
+@pytest.mark.clause("8")
+@pytest.mark.parametrize("case", MORE_BAD_INPUTS)
+def test_bad_input_names_the_first_bad_field_in_the_spec_order(live: Live, sink: SmtpSink, address: str,
+                                                                case: str) -> None:
+    """Clause 8: each rule, and the order email, q, sender: 422 with exactly the spec's three keys,
+    naming the first offending field; nothing is sent or logged."""
+    email, params, field = MORE_BAD_INPUTS[case]
+    token = address.partition("@")[0]
+    target = email.format(token=token) if email else address
+    params = {"q": f"refused-{token}", **params}
+    response = notify(live, target, **params)
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert set(body) == {"error", "field", "detail"}, f"422 body keys {sorted(body)}"
+    assert body["error"] == INVALID_INPUT and body["field"] == field, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    barrier(live, sink)
+    assert not [m for m in sink.received if any(token in r for r in m.rcpt_tos)], "an e-mail left"
+    assert not [line for line in live.log_lines() if token in line], "a refused request was logged"
+
+
+# -- Clause 9: configuration --------------------------------------------------------------------
+
+
+def for_both_senders(check) -> None:
+    """`check(sender)` for the `def` and the `async def` sender at once (one server start, one wait)."""
+    errors: dict[str, BaseException] = {}
+
+    def run(sender: str) -> None:
+        try:
+            check(sender)
+        except BaseException as error:  # re-raised below, in the test's thread
+            errors[sender] = error
+
+    threads = [threading.Thread(target=run, args=(sender,)) for sender in ("sync", "async")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(4 * DEADLINE)
+    for sender, error in errors.items():
+        raise AssertionError(f"{sender} sender: {error}") from error
+
+
+@pytest.mark.clause("9")
+def test_mail_from_comes_from_the_configuration(configured, sink: SmtpSink, address: str) -> None:
+    """Clause 9: `AFTERWARD_MAIL_FROM` is the envelope's sender and the `From` header."""
+    app = configured(AFTERWARD_MAIL_FROM="alerts@afterward.example.org")
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        assert notify(app, target, sender=sender).status_code == 200
+        [mail] = sink.wait_for(target)
+        assert mail.mail_from == "alerts@afterward.example.org", f"envelope {mail.mail_from!r}"
+        assert mail.message["From"] == "alerts@afterward.example.org", f"From {mail.message['From']!r}"
+
+    for_both_senders(check)
+
+
+@pytest.mark.clause("9")
+def test_smtp_server_defaults_to_127_0_0_1_port_8025(configured, address: str, tmp_path) -> None:
+    """Clause 9: with `AFTERWARD_SMTP_HOST` and `AFTERWARD_SMTP_PORT` unset, e-mail goes to
+    127.0.0.1:8025 (one test at a time holds that port, across the suite's processes)."""
+    app = configured(AFTERWARD_SMTP_HOST="", AFTERWARD_SMTP_PORT="")
+    with default_port_lock():
+        try:
+            default_sink = SmtpSink(port=8025).start()
+        except OSError as error:
+            pytest.fail(f"cannot listen on 127.0.0.1:8025 for this test ({error}): something else holds it")
+        try:
+            def check(sender: str) -> None:
+                target = f"{sender}-{address}"
+                assert notify(app, target, sender=sender).status_code == 200
+                default_sink.wait_for(target, timeout=DEADLINE)
+
+            for_both_senders(check)
+        finally:
+            default_sink.stop()
+
+
+def default_port_lock():
+    import contextlib
+    import fcntl
+    import tempfile
+    from pathlib import Path
+
+    @contextlib.contextmanager
+    def held():
+        with open(Path(tempfile.gettempdir()) / "afterward-smtp-8025.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
+            yield
+
+    return held()
+
+
+@pytest.mark.clause("9")
+def test_log_path_defaults_to_the_temp_directory(configured, sink: SmtpSink, address: str, tmp_path) -> None:
+    """Clause 9: with `AFTERWARD_LOG_PATH` unset, the log is `afterward.log` in the temp directory
+    (`TMPDIR`)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    app = configured(AFTERWARD_LOG_PATH="", TMPDIR=str(temp))
+    q = f"default-log-{address.partition('@')[0]}"
+    assert notify(app, address, q=q).status_code == 200
+    sink.wait_for(address)
+    log = temp / "afterward.log"
+    assert log.exists(), f"no {log}: {sorted(p.name for p in temp.iterdir())}"
+    assert log_line(q) in log.read_text(encoding="utf-8").splitlines()
+
+
+# -- Clause 10: failures after the answer -------------------------------------------------------
+
+#: A correct app retries no sooner than the backoff after the failure it follows. The sink
+#: stamps its reply before sending it and the retry's MAIL FROM after receiving it, so what it
+#: measures is never shorter than the app's wait; EARLY only absorbs the clock's resolution.
+EARLY = 0.01
+#: ... and not much later: a new connection, the greeting, EHLO and MAIL FROM over loopback
+#: take milliseconds. LATE is the slack for a busy machine (a thread waiting for a core): it
+#: must stay below the steps a wrong backoff takes (an uncapped 3 s where the spec caps at 2,
+#: a third wait of 1.8 s where doubling gives 0.8).
+LATE = 0.75
+#: Waits the spec gives: the first backoff, doubling, capped.
+BACKOFF, MAX_BACKOFF, ATTEMPTS = 0.2, 2.0, 4
+
+
+def waits(first: float, count: int) -> list[float]:
+    return [min(first * 2**n, MAX_BACKOFF) for n in range(count)]
+
+
+def check_backoff(mails: list, first: float) -> None:
+    """Each retry starts (MAIL FROM) between its wait and its wait + LATE after the failure's reply."""
+    for n, (failed, retry, wait) in enumerate(zip(mails, mails[1:], waits(first, len(mails) - 1)), 2):
+        gap = retry.started - failed.replied
+        assert wait - EARLY <= gap <= wait + LATE, (
+            f"attempt {n} started {gap:.3f} s after attempt {n - 1} failed; the spec's backoff is {wait:g} s")
+
+
+def no_further_attempt(sink: SmtpSink, address: str, count: int, window: float) -> None:
+    """No attempt after the `count`th within `window` (longer than the wait a retry would take)."""
+    try:
+        sink.wait_for(address, count + 1, timeout=window)
+    except TimeoutError:
+        return
+    pytest.fail(f"attempt {count + 1} reached SMTP: the spec allows {count}")
+
+
+def error_records(live: Live) -> list[str]:
+    return [r for r in live.records() if r.startswith("ERROR afterward.mailer")]
+
+
+def check_failures(live: Live, address: str, count: int, temporary: bool, final: bool) -> list[dict]:
+    """The `mail_failed` events of attempts 1..count, as clause 10 words them."""
+    live.wait_event(address, "mail_failed", attempt=count)
+    failed = sorted(live.events(address, "mail_failed"), key=lambda e: e["attempt"])
+    assert [e["attempt"] for e in failed] == list(range(1, count + 1)), failed
+    for e in failed:
+        assert isinstance(e["error"], str) and e["error"], e
+        assert e["temporary"] is temporary, f"attempt {e['attempt']}: temporary={e['temporary']}"
+        assert e["final"] is (final and e["attempt"] == count), f"attempt {e['attempt']}: final={e['final']}"
+    return failed
+
+
+def wait_records(live: Live, count: int) -> list[str]:
+    import time
+
+    deadline = time.monotonic() + DEADLINE
+    while len(found := error_records(live)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling a file for a record that must come, with a deadline
+    return found
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_temporary_failure_is_retried_after_the_backoff(live: Live, sink: SmtpSink, address: str,
+                                                        sender: str) -> None:
+    """Clause 10: a 4xx reply is retried after the backoff and the e-mail delivered once; the
+    failed attempt is a temporary, not final, `mail_failed`; no ERROR record."""
+    records = len(error_records(live)) if live.server is not None else 0
+    sink.fail("451 4.3.0 try again later", address, times=1)
+    assert notify(live, address, sender=sender).status_code == 200
+    mails = sink.wait_for(address, 2, timeout=DEADLINE)
+    assert [m.delivered for m in mails] == [False, True]
+    check_backoff(mails, BACKOFF)
+    if live.events_path is not None:
+        check_failures(live, address, 1, temporary=True, final=False)
+        live.wait_event(address, "mail_sent", attempt=2)
+    if live.server is not None:
+        assert len(error_records(live)) == records, "an ERROR record for a failure that was retried"
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clause 10: a 5xx reply ends it: one attempt, a permanent final `mail_failed`, one ERROR record."""
+    records = len(error_records(live)) if live.server is not None else 0
+    sink.fail("550 5.1.1 no such mailbox", address, times=5)
+    assert notify(live, address, sender=sender).status_code == 200
+    sink.wait_for(address, 1, timeout=DEADLINE)
+    if live.events_path is not None:
+        check_failures(live, address, 1, temporary=False, final=True)
+    no_further_attempt(sink, address, 1, BACKOFF + LATE)
+    if live.server is not None:
+        assert len(wait_records(live, records + 1)) == records + 1, "not one ERROR record for the final failure"
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, address: str,
+                                                    sender: str) -> None:
+    """Clause 10: 4xx every time: 4 attempts (the default), waits of 0.2, 0.4 and 0.8 s, then
+    a final `mail_failed` and one ERROR record."""
+    records = len(error_records(live)) if live.server is not None else 0
+    sink.fail("421 4.3.2 service not available", address, times=ATTEMPTS + 2)
+    assert notify(live, address, sender=sender).status_code == 200
+    mails = sink.wait_for(address, ATTEMPTS, timeout=DEADLINE)
+    check_backoff(mails, BACKOFF)
+    if live.events_path is not None:  # (more attempts than configured: see the configured test below)
+        check_failures(live, address, ATTEMPTS, temporary=True, final=True)
+    if live.server is not None:
+        assert len(wait_records(live, records + 1)) == records + 1, "not one ERROR record for the final failure"
+
+
+@pytest.mark.clause("10")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_dropped_connection_is_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clause 10: a connection closed without a reply is temporary: retried, delivered once."""
+    sink.drop(address, times=1)
+    assert notify(live, address, sender=sender).status_code == 200
+    mails = sink.wait_for(address, 2, timeout=DEADLINE)
+    assert [m.delivered for m in mails] == [False, True]
+    check_backoff(mails, BACKOFF)
+    if live.events_path is not None:
+        check_failures(live, address, 1, temporary=True, final=False)
+
+
+@pytest.mark.clause("10")
+def test_attempts_and_backoff_come_from_the_configuration(configured, sink: SmtpSink, address: str) -> None:
+    """Clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS=3` and `AFTERWARD_SMTP_BACKOFF=1.5`: three
+    attempts, waits of 1.5 s and then 2 s (3 s, capped)."""
+    app = configured(AFTERWARD_SMTP_ATTEMPTS="3", AFTERWARD_SMTP_BACKOFF="1.5")
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.fail("450 4.2.1 mailbox busy", target, times=5)
+        assert notify(app, target, sender=sender).status_code == 200
+        mails = sink.wait_for(target, 3, timeout=DEADLINE)
+        check_backoff(mails, 1.5)
+        check_failures(app, target, 3, temporary=True, final=True)
+        no_further_attempt(sink, target, 3, MAX_BACKOFF + LATE)
+
+    for_both_senders(check)
+
+
+@pytest.mark.clause("10")
+def test_refused_connection_is_retried_then_given_up(configured, address: str) -> None:
+    """Clause 10: nothing listening on the SMTP port: temporary failures, retried after the
+    backoff, the last one final, one ERROR record (seen in the events' times)."""
+    import socket
+
+    with socket.socket() as closed:  # a port that was free a moment ago and has no listener
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app = configured(AFTERWARD_SMTP_PORT=str(port), AFTERWARD_SMTP_ATTEMPTS="3")
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        assert notify(app, target, sender=sender).status_code == 200
+        failed = check_failures(app, target, 3, temporary=True, final=True)
+        started = sorted(app.events(target, "mail_started"), key=lambda e: e["attempt"])
+        assert [e["attempt"] for e in started] == [1, 2, 3], started
+        for n, wait in enumerate(waits(BACKOFF, 2)):
+            gap = started[n + 1]["t"] - failed[n]["t"]
+            assert wait - EARLY <= gap <= wait + LATE, f"attempt {n + 2} started {gap:.3f} s after the failure"
+
+    for_both_senders(check)
+    assert len(wait_records(app, 2)) == 2, "not one ERROR record per notification that failed"
+
+
+@pytest.mark.clause("10")
+def test_smtp_time_out_is_temporary(configured, sink: SmtpSink, address: str) -> None:
+    """Clauses 9 and 10: `AFTERWARD_SMTP_TIMEOUT=1`: an SMTP server that does not answer is a
+    temporary failure after the time-out; the retry is delivered."""
+    app = configured(AFTERWARD_SMTP_TIMEOUT="1", AFTERWARD_SMTP_ATTEMPTS="2")
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        gate = sink.hold(target)
+        try:
+            assert notify(app, target, sender=sender).status_code == 200
+            try:
+                gate.wait_arrived(2, timeout=DEADLINE)
+            except TimeoutError:
+                pytest.fail(f"no second attempt within {DEADLINE:g} s of a reply held forever: "
+                            "no time-out, or not the configured one")
+        finally:
+            gate.release()
+        # The timed-out attempt's connection is closed (never answered); the retry's is answered.
+        mails = sink.wait_for(target, 1, timeout=DEADLINE)
+        assert sum(m.delivered for m in mails) == 1, [m.reply for m in mails]
+        [failed] = check_failures(app, target, 1, temporary=True, final=False)
+        # The app's own clock: the attempt lasted the time-out at least, the retry waited the backoff.
+        first, second = sorted(app.events(target, "mail_started"), key=lambda e: e["attempt"])
+        assert failed["t"] - first["t"] >= 1 - EARLY, f"gave up after {failed['t'] - first['t']:.3f} s"
+        assert second["t"] - failed["t"] >= BACKOFF - EARLY, f"retried after {second['t'] - failed['t']:.3f} s"
+
+    for_both_senders(check)
+
+
+# -- Clause 11: the events ----------------------------------------------------------------------
+
+EVENT_FIELDS = {"event": str, "request_id": str, "thread_id": int, "thread_name": str, "on_loop": bool,
+                "pid": int, "t": float, "seq": int}
+
+
+@pytest.mark.clause("11")
+@pytest.mark.parametrize("sender", ["sync", "async"])
+def test_events_carry_the_spec_fields_in_order(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+    """Clause 11: `log_written` (request id = the log line), `mail_started` and `mail_sent` (request
+    id = the address, with `attempt`), every field typed as the spec says, in `seq` order and on
+    the machine's monotonic clock, from the server's processes."""
+    import time
+
+    live.need_events()
+    q = f"events-{address.partition('@')[0]}"
+    t0 = time.monotonic()
+    assert notify(live, address, q=q, sender=sender).status_code == 200
+    sink.wait_for(address)
+    sent = live.wait_event(address, "mail_sent")
+    t1 = time.monotonic()
+    [logged] = live.events(log_line(q), "log_written")
+    [started] = live.events(address, "mail_started")
+    for e in (logged, started, sent):
+        for name, kind in EVENT_FIELDS.items():
+            assert isinstance(e.get(name), kind) and not (kind is int and isinstance(e[name], bool)), (
+                f"{e.get('event')}: {name} = {e.get(name)!r}, not {kind.__name__}")
+        assert t0 <= e["t"] <= t1, f"{e['event']}: t = {e['t']} outside this request's [{t0}, {t1}]"
+        if live.server is not None:
+            assert e["pid"] in live.server.pids(), f"{e['event']}: pid {e['pid']} is not the server's"
+    assert started["attempt"] == 1 and sent["attempt"] == 1
+    assert logged["pid"] == started["pid"] == sent["pid"]
+    assert logged["seq"] < started["seq"] < sent["seq"], "events out of order: log, mail started, mail sent"
+    assert logged["t"] <= started["t"] <= sent["t"]
+    seqs = [e["seq"] for e in live.events() if e["pid"] == sent["pid"]]
+    assert seqs == sorted(set(seqs)), "seq does not increase through the process's events"

@@ -14,6 +14,7 @@ probes and checks that each is reported as a mismatch.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import time
@@ -208,13 +209,19 @@ def _pool(thread_name: str) -> str:
         return "anyio"
     if thread_name.startswith("asyncio_"):
         return "loop default executor"
-    return thread_name
+    return re.sub(r"_\d+$", "", thread_name)  # an executor of the app's own: its `thread_name_prefix`
 
 
 def test_sync_task_thread(probe: Live, check: Any) -> None:
     """Which thread runs a `def` task?"""
     where, name = _thread_of(probe, "sync")
     check(where, pool=_pool(name), thread_name=name)
+
+
+def test_sync_task_pool(probe: Live, check: Any) -> None:
+    """Which pool's worker thread runs a `def` task (anyio's, or the loop's default executor)?"""
+    where, name = _thread_of(probe, "sync")
+    check(_pool(name), thread_name=name)
 
 
 def test_async_task_thread(probe: Live, check: Any) -> None:
@@ -495,3 +502,103 @@ def test_handler_background_vs_response_background(probe: Live, check: Any) -> N
            "response": bool(probe.events(rid, "task_end"))}
     check({(True, True): "both", (False, True): "response only", (True, False): "handler only",
            (False, False): "none"}[ran["handler"], ran["response"]])
+
+
+# -- across releases: middleware and `yield` dependencies ---------------------------------
+
+def _held_or_cancelled(probe: Live, gates: GateServer, rid: str) -> None:
+    """Poll (with a deadline) until the held task reached its gate, or was cancelled before."""
+    deadline = time.monotonic() + DEADLINE
+    while not (gates.arrived(f"{rid}.0") or probe.events(rid, "task_cancelled")):
+        assert time.monotonic() < deadline, f"the task of {rid} neither started nor was cancelled"
+        time.sleep(0.01)
+
+
+def _finished(probe: Live, rid: str) -> dict[str, Any]:
+    """The event that ended the task: its end or its cancellation (one must come)."""
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        found = probe.events(rid, "task_end") + probe.events(rid, "task_cancelled")
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"the task of {rid} neither ended nor was cancelled"
+        time.sleep(0.01)
+
+
+def test_middleware_response_before_task_finishes(probe: Live, gates: GateServer, check: Any) -> None:
+    """Behind a pass-through middleware, does the app send the answer's final message before the task
+    ends? The client keeps its connection open (a client that hangs up once it has the body it was
+    told the length of cuts the answer short in some releases). Decided by the order of the
+    events, whenever the held task is let go."""
+    rid = new_rid()
+    raw = Raw(probe)
+    try:
+        raw.send("POST", f"/mw/tasks/{rid}?plan=async:gate")
+        _held_or_cancelled(probe, gates, rid)
+        gates.release(f"{rid}.0")
+        assert raw.read_response() == 200
+        finished = _finished(probe, rid)
+        wait_event(probe, rid, "app_done")
+    finally:
+        gates.release(f"{rid}.0")
+        raw.close()
+    complete = probe.events(rid, "response_complete")
+    check(bool(complete) and complete[0]["seq"] < finished["seq"], task=finished["event"])
+
+
+def test_middleware_task_cancelled(probe: Live, gates: GateServer, check: Any) -> None:
+    """Behind a pass-through middleware, is a task still running after the answer cancelled?
+
+    The client keeps its connection open. The task is released only once the answer is complete
+    (or after the window, where the answer waits for the task); a cancellation comes first, in the
+    turn of the loop after the answer."""
+    rid = new_rid()
+    raw = Raw(probe)
+    try:
+        raw.send("POST", f"/mw/tasks/{rid}?plan=async:gate")
+        _held_or_cancelled(probe, gates, rid)
+        deadline = time.monotonic() + PATIENCE
+        while time.monotonic() < deadline and not (probe.events(rid, "response_complete")
+                                                   or probe.events(rid, "task_cancelled")):
+            time.sleep(0.01)
+        gates.release(f"{rid}.0")
+        assert raw.read_response() == 200
+        finished = _finished(probe, rid)
+    finally:
+        gates.release(f"{rid}.0")
+        raw.close()
+    check(finished["event"] == "task_cancelled")
+
+
+def test_middleware_task_exception_reaches_server(probe: Live, check: Any) -> None:
+    """Behind a pass-through middleware, does a task's exception leave the app (reach the server)?
+    The client keeps its connection open until the app's call has ended."""
+    rid = new_rid()
+    raw = Raw(probe)
+    try:
+        raw.send("POST", f"/mw/tasks/{rid}?plan=async:fail")
+        status = raw.read_response()
+        wait_event(probe, rid, "task_fail")
+        done = wait_event(probe, rid, "app_done")
+    finally:
+        raw.close()
+    check(done["error"] is not None, status=status, error=done["error"])
+
+
+def test_yield_dependency_exit_before_tasks(probe: Live, check: Any) -> None:
+    """FastAPI: does the code after `yield` of a dependency declared without a scope run before the tasks?"""
+    rid = new_rid()
+    assert post(probe, f"/yield-exit/{rid}").status_code == 200
+    task, cleanup = wait_event(probe, rid, "task_start", task="0"), wait_event(probe, rid, "dep_cleanup")
+    check(cleanup["seq"] < task["seq"])
+
+
+def test_yield_dependency_exit_task_runs(probe: Live, check: Any) -> None:
+    """FastAPI: does a task added in a `yield` dependency's exit code run?"""
+    rid = new_rid()
+    assert post(probe, f"/yield-exit/{rid}").status_code == 200
+    wait_event(probe, rid, "dep_cleanup")
+    wait_event(probe, rid, "task_end", task="0")
+    wait_event(probe, rid, "app_done")
+    barrier(probe)
+    check("exit" in started(probe, rid))

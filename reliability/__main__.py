@@ -2,7 +2,8 @@
 
 `--full` runs the long variant and, when every check held and no pytest arguments narrowed
 the run, writes docs/reliability/reliability.json and renders docs/reliability.md from it.
-`--render` only renders the page again from the committed data.
+`--render` only renders the page again from the committed data. `--full --merge` with
+pytest arguments (`-k durable`) replaces only the rows that run measured, when all held.
 """
 
 import importlib
@@ -27,8 +28,8 @@ def main() -> int:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE} from {report.DATA}")
         return 0
-    full = "--full" in args
-    args = [a for a in args if a != "--full"]
+    full, merge = "--full" in args, "--merge" in args
+    args = [a for a in args if a not in ("--full", "--merge")]
     os.environ["AFTERWARD_RELIABILITY"] = "full" if full else "quick"
     importlib.reload(reliability)  # `python -m` imported it before the line above set its sizes
     os.chdir(REPO)
@@ -46,6 +47,12 @@ def main() -> int:
                "longest_q": LONGEST_Q}
         report.write(json.loads(REPORT.read_text()), run)
         print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
+    elif full and merge and code == 0:
+        data = report.merge(json.loads(REPORT.read_text()), json.loads(report.DATA.read_text()))
+        data["run"]["merged_seconds"] = round(time.monotonic() - started)
+        report.DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        report.PAGE.write_text(report.render(data), encoding="utf-8")
+        print(f"merged into {report.DATA.relative_to(REPO)}; rendered {report.PAGE.relative_to(REPO)}")
     return code
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
-__all__ = ["DATA", "PAGE", "extract", "render", "write"]
+__all__ = ["DATA", "PAGE", "extract", "merge", "render", "write"]
 
 DATA = REPO / "docs" / "reliability" / "reliability.json"
 PAGE = REPO / "docs" / "reliability.md"
@@ -28,7 +28,8 @@ NOTES = Path(__file__).with_name("notes.md")
 #: Row details the page uses; the rest (per-chunk RSS, examples) stay in reports/reliability.json.
 KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_half_growth_kib", "limit_kib",
         "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
-        "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted")
+        "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted",
+        "mid_send_at_kill", "visibility_timeout_s", "stack")
 ROW = ("framework", "server", "property", "expected", "observed", "passed")
 
 Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -48,6 +49,19 @@ def write(report: dict[str, Any], run: dict[str, Any]) -> None:
     DATA.parent.mkdir(parents=True, exist_ok=True)
     DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     PAGE.write_text(render(data), encoding="utf-8")
+
+
+def merge(report: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The committed data with this run's rows in place of the same rows of an earlier run
+    (a full run narrowed to some checks, e.g. `python -m reliability --full --merge -k durable`);
+    its versions join the earlier ones, and its time is kept apart as `merged_seconds`."""
+    fresh = extract(report, {})
+    measured = {(r["framework"], r["server"], r["property"]) for r in fresh["rows"]}
+    kept = [r for r in data["rows"] if (r["framework"], r["server"], r["property"]) not in measured]
+    order = {(f, s): n for n, (f, s) in enumerate((f, s) for f in FRAMEWORKS for s in SERVERS)}
+    rows = sorted(kept + fresh["rows"], key=lambda r: (order.get((r["framework"], r["server"]), len(order)),
+                                                       r["property"]))
+    return {"versions": {**data["versions"], **fresh["versions"]}, "run": data["run"], "rows": rows}
 
 
 def _cells(data: dict[str, Any]) -> Rows:
@@ -143,6 +157,7 @@ def render(data: dict[str, Any]) -> str:
                   str(get(p, "sigkill_in_flight_lost")),
                   str(get(p, "sigkill_delivered_before_delivered_once"))]
                  for n, p in zip(name, pairs)]),
+        *_durable(cells, pairs, run),
         "## Load",
         "",
         *_table(["pair", "requests (per s)", "delivered / accepted", "duplicates", "5xx", "no answer",
@@ -155,6 +170,44 @@ def render(data: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+DURABLE_TARGETS = {"web": "the web server", "worker": "the worker, mid-delivery", "redis": "Redis"}
+
+
+def _durable(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> list[str]:
+    """The durable apps' SIGKILL rows, when the data has them."""
+    have = [p for p in pairs if any(name.startswith("durable_sigkill_") for name in cells[p])]
+    if not have:
+        return []
+
+    def cell(p: tuple[str, str], target: str) -> str:
+        lost = cells[p].get(f"durable_sigkill_{target}_in_flight_lost")
+        dup = cells[p].get(f"durable_sigkill_{target}_duplicates")
+        if lost is None or dup is None:
+            return "-"
+        return f"{lost['observed']} lost, {dup['observed']} duplicated"
+
+    first = next(r for p in have for name, r in cells[p].items() if name.startswith("durable_sigkill_")
+                 and "stack" in r)
+    return [
+        "## Durable: the same apps on Celery and Redis",
+        "",
+        f"The durable twins (`frameworks/*_durable_app.py`) with {first['stack']}: Redis append-only with "
+        "`appendfsync always`, one worker whose pool has "
+        f"{first['mid_send_at_kill']} processes, `task_acks_late`, `task_reject_on_worker_lost`, and a "
+        f"visibility time-out of {first['visibility_timeout_s']:g} s. Each case accepts the notifications "
+        "while the SMTP server holds every e-mail (so the worker's whole pool is mid-send and the rest are "
+        "queued), kills one process with SIGKILL, starts it again (the worker: a new one), lets the e-mails "
+        "through, waits until the broker holds no message, sends a barrier, then counts each address. "
+        "Duplicates are counted rather than assumed away: the task checks a done-mark in Redis, keyed by "
+        "its task id, before it sends."
+        + (f" These rows come from a run of their own ({run['merged_seconds'] // 60} min "
+           f"{run['merged_seconds'] % 60} s), merged into the data." if "merged_seconds" in run else ""),
+        "",
+        *_table(["pair", *(f"SIGKILL of {what}" for what in DURABLE_TARGETS.values())],
+                [[f"{f}-{s}", *(cell((f, s), t) for t in DURABLE_TARGETS)] for f, s in have]),
+    ]
 
 
 def _prose(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> dict[str, str]:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Literal
 
 import aiosmtplib
 
@@ -27,6 +28,7 @@ from shared.spec import NOTIFICATION_MESSAGE, NOTIFICATION_SUBJECT
 
 __all__ = [
     "NOTIFIERS",
+    "Outcome",
     "SmtpSettings",
     "build_message",
     "write_notification",
@@ -34,6 +36,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("afterward.mailer")
+
+#: How a sender's attempts ended: the background tasks ignore it; a durable queue's task
+#: retries a message whose last failure was temporary.
+Outcome = Literal["sent", "temporary", "permanent"]
 
 #: The embedded sink's port (`python -m shared.sink`).
 DEFAULT_SMTP_PORT = 8025
@@ -98,7 +104,7 @@ def _failed(email: str, sender: str, attempt: int, error: Exception, final: bool
            temporary=temporary, final=final)
 
 
-def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> None:
+def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> Outcome:
     """The `def` sender: blocking smtplib, for a worker thread."""
     settings = SmtpSettings.from_env()
     msg = build_message(email, message, settings.sender)
@@ -112,14 +118,15 @@ def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> None:
             delay = next(delays, None) if _is_temporary(error) else None
             _failed(email, "sync", attempt, error, final=delay is None)
             if delay is None:
-                return
+                return "temporary" if _is_temporary(error) else "permanent"
             time.sleep(delay)
         else:
             record("mail_sent", email, sender="sync", attempt=attempt)
-            return
+            return "sent"
+    raise AssertionError("unreachable: the last attempt returns")
 
 
-async def write_notification_async(email: str, message: str = NOTIFICATION_MESSAGE) -> None:
+async def write_notification_async(email: str, message: str = NOTIFICATION_MESSAGE) -> Outcome:
     """The `async def` sender: aiosmtplib, on the event loop."""
     settings = SmtpSettings.from_env()
     msg = build_message(email, message, settings.sender)
@@ -133,11 +140,12 @@ async def write_notification_async(email: str, message: str = NOTIFICATION_MESSA
             delay = next(delays, None) if _is_temporary(error) else None
             _failed(email, "async", attempt, error, final=delay is None)
             if delay is None:
-                return
+                return "temporary" if _is_temporary(error) else "permanent"
             await asyncio.sleep(delay)
         else:
             record("mail_sent", email, sender="async", attempt=attempt)
-            return
+            return "sent"
+    raise AssertionError("unreachable: the last attempt returns")
 
 
 #: Clause 4: the sender each `?sender=` value picks.

@@ -19,9 +19,17 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["FRAMEWORKS", "REPO", "SERVERS", "LiveServer", "ServerFailed"]
+__all__ = ["APP_DIR_ENV", "FRAMEWORKS", "LOG_CONFIG", "REPO", "SERVERS", "LiveServer", "ServerFailed",
+           "app_dir"]
 
 REPO = Path(__file__).resolve().parent.parent
+#: The directory the servers import apps from and run in: this checkout, unless this variable
+#: names another (`afterward-conformance` sets it to the user's `--app-dir`).
+APP_DIR_ENV = "AFTERWARD_APP_DIR"
+
+
+def app_dir() -> Path:
+    return Path(os.environ.get(APP_DIR_ENV) or REPO).resolve()
 
 #: Framework name -> import string of its reference app.
 FRAMEWORKS: dict[str, str] = {
@@ -52,6 +60,13 @@ BIND_BY_PORT: dict[str, dict[str, tuple[str, ...]]] = {
     "hypercorn": {"fd://{fd}": ("127.0.0.1:{port}",)},
 }
 
+#: How each server is given a logging configuration (a JSON `logging.config.dictConfig` file):
+#: the contract tier attaches its own handler to the spec's `afterward.mailer` logger this way.
+LOG_CONFIG: dict[str, tuple[str, ...]] = {
+    "uvicorn": ("--log-config", "{path}"),
+    "hypercorn": ("--log-config", "json:{path}"),
+}
+
 
 class ServerFailed(RuntimeError):
     pass
@@ -60,11 +75,12 @@ class ServerFailed(RuntimeError):
 class LiveServer:
     def __init__(self, app: str, server: str, env: Mapping[str, str] | None = None,
                  log_path: Path | None = None, extra_args: Sequence[str] = (),
-                 ready_timeout: float = 30.0, by_port: bool = False) -> None:
+                 ready_timeout: float = 30.0, by_port: bool = False, unset: Sequence[str] = ()) -> None:
         if server not in SERVERS:
             raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
         self.app, self.server = app, server
         self.env = dict(env or {})
+        self.unset = tuple(unset)  # variables of this process's environment the server must not see
         self.log_path = log_path
         self.extra_args = tuple(extra_args)
         self.ready_timeout = ready_timeout
@@ -93,14 +109,15 @@ class LiveServer:
         self.port, fd = sock.getsockname()[1], sock.fileno()
         if self.by_port:
             sock.close()  # the server binds the port itself, a moment later
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        env = {k: v for k, v in os.environ.items() if k not in self.unset}
+        env |= {**self.env, "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
             # A session of its own: hypercorn serves from a spawned worker process, and a kill
             # must reach that child too, without touching anything this code did not start.
             self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if self.by_port else [fd],
-                                         env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                                         env=env, cwd=app_dir(), stdout=out, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         finally:
             sock.close()  # the child holds its own copy

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ class Received:
     rcpt_tos: list[str]
     data: bytes
     arrived: float  # time.monotonic() when DATA came in
+    #: time.monotonic() when the client said MAIL FROM: the start of its attempt.
+    started: float = 0.0
     replied: float | None = None
     reply: str = ""
     #: The client went away before the reply (killed, timed out, cancelled): never answered.
@@ -80,7 +83,7 @@ class Gate:
 @dataclass
 class _Fault:
     matches: Match
-    reply: str
+    reply: str  # "" closes the connection instead of answering
     times: int
 
 
@@ -98,6 +101,7 @@ class SmtpSink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
+        self._protocols: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
     # -- life cycle -------------------------------------------------------
     def start(self) -> SmtpSink:
@@ -108,8 +112,12 @@ class SmtpSink:
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
-            self._server = loop.run_until_complete(loop.create_server(
-                lambda: SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True), sock=sock))
+            def protocol() -> SMTP:
+                made = SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True)
+                self._protocols.add(made)
+                return made
+
+            self._server = loop.run_until_complete(loop.create_server(protocol, sock=sock))
             ready.set()
             loop.run_forever()
             loop.run_until_complete(loop.shutdown_asyncgens())
@@ -129,6 +137,16 @@ class SmtpSink:
         async def close() -> None:
             assert self._server is not None
             self._server.close()
+            # Every connection still open is closed and its handler ended here, on the loop,
+            # so that nothing is left for the garbage collector to find on a closed loop.
+            for protocol in self._protocols:
+                if protocol.transport is not None:
+                    protocol.transport.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # the transports' close callbacks
             self._loop.stop()  # type: ignore[union-attr]
 
         asyncio.run_coroutine_threadsafe(close(), self._loop)
@@ -154,6 +172,10 @@ class SmtpSink:
         """Answer the next `times` e-mails for `address` with `reply`, e.g. '451 4.3.0 later'."""
         with self._cond:
             self._faults.append(_Fault(_matches(address), reply, times))
+
+    def drop(self, address: str | None = None, times: int = 1) -> None:
+        """Close the connection of the next `times` e-mails for `address` instead of answering."""
+        self.fail("", address, times)
 
     def to(self, address: str) -> list[Received]:
         with self._cond:
@@ -194,10 +216,17 @@ class SmtpSink:
                 raise TimeoutError(f"SMTP sink: no {what} within {timeout:g} s")
         return True
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         rcpts = [str(r) for r in envelope.rcpt_tos]
         item = Received(str(envelope.mail_from), rcpts, bytes(envelope.original_content or b""),
-                        time.monotonic())
+                        time.monotonic(), getattr(session, "afterward_started", 0.0))
         with self._cond:
             gates = [g for g in self._gates if g.matches(rcpts)]
             self.received.append(item)
@@ -223,6 +252,10 @@ class SmtpSink:
             self._cond.notify_all()
         if self._on_message is not None:
             self._on_message(item)
+        if not reply:  # a dropped connection: the client never gets an answer
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.4.2 closing"  # written to a closed transport: nobody reads it
         return reply
 
 

@@ -64,3 +64,20 @@ def test_unreachable_server_is_retried_a_bounded_number_of_times(env: str, monke
     failed = [e for e in read_events(env) if e["event"] == "mail_failed"]
     assert [e["attempt"] for e in failed] == [1, 2, 3]
     assert failed[-1]["final"]
+
+
+@pytest.mark.parametrize("sender", ["sync", "async"])
+@pytest.mark.parametrize("replies, outcome", [([], "sent"), (["550 5.1.1 no such user"], "permanent"),
+                                              (["451 4.3.0 later"] * 2, "temporary")],
+                         ids=["sent", "permanent", "temporary"])
+def test_sender_says_how_its_attempts_ended(env: str, monkeypatch: pytest.MonkeyPatch, sink: SmtpSink,
+                                            address: str, sender: str, replies: list[str],
+                                            outcome: str) -> None:
+    """What a durable queue's task decides on: sent, given up for good, or worth another round."""
+    import asyncio
+
+    monkeypatch.setenv("AFTERWARD_SMTP_ATTEMPTS", "2")
+    for reply in replies:
+        sink.fail(reply, address)
+    run = write_notification if sender == "sync" else lambda a: asyncio.run(write_notification_async(a))
+    assert run(address) == outcome

@@ -1,5 +1,10 @@
-"""FastAPI probe: injected `BackgroundTasks`, in the path operation and in dependencies."""
+"""FastAPI probe: injected `BackgroundTasks`, in the path operation and in dependencies.
 
+Runs on every FastAPI release the version sets name: a route whose API a release lacks
+(`Depends(scope=...)`, from 0.121.0) is left out, and its property is declared n/a there.
+"""
+
+import inspect
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -7,8 +12,8 @@ from fastapi import BackgroundTasks, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
-                                       register_sync)
+from conformance.probes.tasks import (async_task, cancel_after_response, dependency_task, flipped, handle,
+                                       observe, ping, register_sync, with_recipe)
 from shared.recorder import record
 
 api = FastAPI()
@@ -75,13 +80,43 @@ async def request_scoped(rid: str):
 
 SCOPES = ("request", "function") if flipped("swap_scopes") else ("function", "request")
 
+if "scope" in inspect.signature(Depends).parameters:
+    @api.post("/yield-dep/{rid}")
+    async def yield_dep(rid: str, background_tasks: BackgroundTasks,
+                        f: Annotated[None, Depends(function_scoped, scope=SCOPES[0])],
+                        r: Annotated[None, Depends(request_scoped, scope=SCOPES[1])]):
+        background_tasks.add_task(async_task, rid, "0", "mark")
+        return {"rid": rid}
 
-@api.post("/yield-dep/{rid}")
-async def yield_dep(rid: str, background_tasks: BackgroundTasks,
-                    f: Annotated[None, Depends(function_scoped, scope=SCOPES[0])],
-                    r: Annotated[None, Depends(request_scoped, scope=SCOPES[1])]):
+
+async def default_scoped(rid: str, background_tasks: BackgroundTasks):
+    """A `yield` dependency as most code writes it: no scope; its exit code adds a task."""
+    if flipped("cleanup_first"):
+        record("dep_cleanup", rid, scope="default")
+        background_tasks.add_task(async_task, rid, "exit", "mark")
+    yield
+    if not flipped("cleanup_first"):
+        record("dep_cleanup", rid, scope="default")
+        background_tasks.add_task(async_task, rid, "exit", "mark")
+
+
+@api.post("/yield-exit/{rid}")
+async def yield_exit(rid: str, background_tasks: BackgroundTasks,
+                     d: Annotated[None, Depends(default_scoped)]):
     background_tasks.add_task(async_task, rid, "0", "mark")
     return {"rid": rid}
 
 
-app = observe(api)
+#: The same path operation behind a pass-through `@app.middleware("http")`, mounted at /mw.
+behind_middleware = FastAPI()
+behind_middleware.post("/tasks/{rid}", dependencies=[Depends(dep)])(tasks)
+
+
+@behind_middleware.middleware("http")
+async def pass_through(request: Request, call_next):
+    return await call_next(request)
+
+
+api.mount("/mw", cancel_after_response(behind_middleware) if flipped("mw_cancel") else behind_middleware)
+
+app = observe(with_recipe(api))

@@ -8,7 +8,7 @@ from litestar.di import Provide
 from litestar.response import Stream
 
 from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
-                                       register_sync)
+                                       register_sync, with_recipe)
 
 
 def dep(rid: str, request: Request) -> list[BackgroundTask]:
@@ -67,5 +67,5 @@ async def handler_background(rid: str) -> Response[dict[str, str]]:
     return Response({"rid": rid}, background=BackgroundTask(async_task, rid, "response", "mark"))
 
 
-app = observe(Litestar(route_handlers=[tasks, stream, sync_endpoint, ping_route, health,
-                                       task_group, handler_background]))
+app = observe(with_recipe(Litestar(route_handlers=[tasks, stream, sync_endpoint, ping_route, health,
+                                                   task_group, handler_background])))

@@ -4,9 +4,17 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Quart, current_app, g, request
 
-from conformance.probes.tasks import dependency_task, flipped, handle, observe, ping, register_sync
+from conformance.probes.tasks import (dependency_task, flipped, handle, observe, ping, recipe_part,
+                                       register_sync, with_recipe)
 
 bp = Blueprint("probe", __name__)
+
+
+def add_task(fn, *args) -> None:  # noqa: ANN001
+    current_app.add_background_task(fn, *args)
+
+
+add = recipe_part("add", add_task)  # a recipe's way to add tasks, where one is applied
 
 
 @bp.before_request
@@ -15,20 +23,20 @@ async def dep() -> None:
         if flipped("dep_last"):
             g.dep_task = dependency_task(request.view_args["rid"])
         else:
-            current_app.add_background_task(*dependency_task(request.view_args["rid"]))
+            add(*dependency_task(request.view_args["rid"]))
 
 
 @bp.post("/tasks/<rid>")
 async def tasks(rid: str):
-    await handle(rid, request.args, current_app.add_background_task)
+    await handle(rid, request.args, add)
     if "dep_task" in g:
-        current_app.add_background_task(*g.dep_task)
+        add(*g.dep_task)
     return {"rid": rid}
 
 
 @bp.post("/stream/<rid>")
 async def stream(rid: str):
-    await handle(rid, request.args, current_app.add_background_task)
+    await handle(rid, request.args, add)
 
     async def chunks() -> AsyncIterator[bytes]:
         for n in range(3):
@@ -40,14 +48,14 @@ async def stream(rid: str):
 @bp.post("/sync-endpoint/<rid>")
 def sync_endpoint(rid: str):
     later = lambda *task: g.setdefault("later", []).append(task)  # noqa: E731
-    register_sync(rid, request.args, later if flipped("late") else current_app.add_background_task)
+    register_sync(rid, request.args, later if flipped("late") else add)
     return {"rid": rid}
 
 
 @bp.after_request
 async def register_later(response):
     for fn, *args in g.get("later", []):  # on the loop, where `add_background_task` works
-        current_app.add_background_task(fn, *args)
+        add(fn, *args)
     return response
 
 
@@ -64,4 +72,4 @@ async def health():
 quart_app = Quart(__name__)
 quart_app.config.from_prefixed_env()  # QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT, for a run that flips it
 quart_app.register_blueprint(bp)
-app = observe(quart_app)
+app = observe(with_recipe(quart_app))

@@ -6,9 +6,13 @@ from starlette.applications import Starlette
 from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
-from starlette.routing import Route
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.routing import Mount, Route
 
-from conformance.probes.tasks import dependency_task, handle, observe, ping, register_sync
+from conformance.probes.tasks import (cancel_after_response, dependency_task, flipped, handle, observe, ping,
+                                       recipe_part, register_sync, with_recipe)
+
+BackgroundTasks = recipe_part("tasks", BackgroundTasks)  # a recipe's class, where one is applied
 
 
 async def tasks(request: Request) -> JSONResponse:
@@ -44,10 +48,21 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-app = observe(Starlette(routes=[
+async def pass_through(request: Request, call_next):
+    return await call_next(request)
+
+
+#: The same endpoint behind a pass-through `BaseHTTPMiddleware`, mounted at /mw.
+behind_middleware = BaseHTTPMiddleware(Starlette(routes=[Route("/tasks/{rid}", tasks, methods=["POST"])]),
+                                       dispatch=pass_through)
+if flipped("mw_cancel"):
+    behind_middleware = cancel_after_response(behind_middleware)
+
+app = observe(with_recipe(Starlette(routes=[
+    Mount("/mw", app=behind_middleware),
     Route("/tasks/{rid}", tasks, methods=["POST"]),
     Route("/stream/{rid}", stream, methods=["POST"]),
     Route("/sync-endpoint/{rid}", sync_endpoint, methods=["POST"]),
     Route("/ping/{rid}", ping_route),
     Route("/health", health),
-]))
+])))

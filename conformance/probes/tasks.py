@@ -5,12 +5,17 @@ A wrong probe is a probe started with `AFTERWARD_PROBE_FLIP=knob,...`: each knob
 thing about how tasks are registered or run (`KNOBS`), so that a property's observation
 must come out differently. `conformance/flips.toml` says which knobs flip which cell, and
 `python -m conformance.flips` checks that the suite reports each as a mismatch.
+
+A probe started with `AFTERWARD_PROBE_RECIPE=name` uses the parts of `recipes/<name>.py` that
+`conformance/recipes.toml` names (`recipe_part`) in place of its own: the app it serves, the
+way it adds a task, the framework's `BackgroundTasks` class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import importlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
@@ -21,8 +26,8 @@ from typing import Any
 from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
 from shared.recorder import record
 
-__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "flipped", "handle", "observe",
-           "steps"]
+__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "cancel_after_response", "flipped",
+           "handle", "observe", "recipe_part", "steps", "with_recipe"]
 
 #: Set by handlers (`?ctx=before|after`), read by tasks.
 CTX: ContextVar[str | None] = ContextVar("afterward_probe", default=None)
@@ -54,6 +59,8 @@ KNOBS = {
     "merge_background": "FastAPI: the returned Response's background also runs the injected tasks",
     "no_task_group": "Litestar: `run_in_task_group=False`",
     "no_response_background": "Litestar: the returned Response sets no `background`",
+    "mw_cancel": "behind the pass-through middleware: cancel the app's call once its response is sent",
+    "cleanup_first": "FastAPI: the `yield` dependency does its clean-up (and adds its task) before it yields",
 }
 _knobs = frozenset(filter(None, os.environ.get(FLIP_ENV, "").split(",")))
 if _knobs - set(KNOBS):
@@ -62,6 +69,20 @@ if _knobs - set(KNOBS):
 
 def flipped(knob: str) -> bool:
     return knob in _knobs
+
+
+def recipe_part(part: str, default: Any) -> Any:
+    """What the probe's recipe puts in place of `default` (`apply`, `add` or `tasks`), or `default`."""
+    from conformance.recipes import RECIPE_ENV, recipes
+
+    name = os.environ.get(RECIPE_ENV)
+    attr = getattr(recipes()[name], part) if name else ""
+    return getattr(importlib.import_module(recipes()[name].module), attr) if attr else default
+
+
+def with_recipe(app: Any) -> Any:
+    """The framework's app, as the probe's recipe (if any) sets it up."""
+    return recipe_part("apply", lambda same: same)(app)
 
 
 class TaskFailure(RuntimeError):
@@ -326,6 +347,31 @@ def observe(app: ASGIApp) -> ASGIApp:
             await asyncio.sleep(0.01)  # a wrong probe's own wait for its tasks, inside the app
         for message in held:
             await send(message)
+
+    return wrapped
+
+
+def cancel_after_response(app: ASGIApp) -> ASGIApp:
+    """`app`, its call cancelled once it has sent its whole response (the tasks it runs after)."""
+
+    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        calls: list[asyncio.Future[None]] = []
+
+        async def send_then_cancel(message: dict[str, Any]) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                asyncio.get_running_loop().call_soon(calls[0].cancel)
+
+        call = asyncio.ensure_future(app(scope, receive, send_then_cancel))
+        calls.append(call)
+
+        try:
+            await call
+        except asyncio.CancelledError:
+            if not call.cancelled():
+                raise
 
     return wrapped
 

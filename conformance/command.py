@@ -1,0 +1,78 @@
+"""`afterward-conformance`: the contract tier on your own app, in your own environment.
+
+    afterward-conformance --app notifier.main:app                 # every installed server
+    afterward-conformance --app main:app --app-dir src --server uvicorn -- -x
+
+The app is imported from `--app-dir` (default: the current directory) by real server
+processes started with this interpreter, so it finds its own dependencies; the servers are
+the ones installed here (`pip install 'afterward[uvicorn]'`, `[hypercorn]`). Prints the same
+matrix and writes the same JSON report as `python -m conformance`; exits 0 when every
+clause holds, 1 when one does not, 2 when the app cannot be tested at all (one line says why).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from conformance.extras import install_hint, missing
+from shared.servers import APP_DIR_ENV, SERVERS
+
+__all__ = ["SUITE_INI", "main"]
+
+#: pytest's options for the suite, wherever it is installed (the user's project's own do not apply).
+SUITE_INI = Path(__file__).with_name("suite.ini")
+PLUGINS = ("conformance.fixtures", "conformance.plugin")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="afterward-conformance", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--app", action="append", required=True, metavar="MODULE:ATTR",
+                        help="an ASGI app implementing the spec (shared/SPEC.md); repeatable")
+    parser.add_argument("--app-dir", default=".", metavar="DIR",
+                        help="the directory MODULE is imported from (default: the current directory)")
+    parser.add_argument("--server", action="append", default=[], choices=list(SERVERS),
+                        help="only these servers (default: every one installed here)")
+    parser.add_argument("--report", default="afterward-conformance.json",
+                        help="where the JSON report goes (default: %(default)s)")
+    parser.add_argument("--workers", help="pytest-xdist workers (default: one per app and server, at most 2; "
+                                          "none for one)")
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
+    args = parser.parse_args(argv)
+    for app in args.app:
+        if ":" not in app:
+            parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. notifier:app")
+
+    def refuse(problem: str) -> int:
+        print(f"afterward-conformance: {problem}", file=sys.stderr)
+        return 2
+
+    where = Path(args.app_dir).resolve()
+    if not where.is_dir():
+        return refuse(f"--app-dir {args.app_dir}: no such directory ({where})")
+    if args.server:
+        problem = next(filter(None, map(missing, args.server)), None)
+        if problem:
+            return refuse(problem)
+    servers = args.server or [name for name in SERVERS if missing(name) is None]
+    if not servers:
+        return refuse(f"no server is installed here: {' or '.join(map(install_hint, SERVERS))}")
+    os.environ[APP_DIR_ENV] = str(where)  # the servers' path and working directory, and pre-flight's
+
+    from conformance.__main__ import main as run
+
+    pairs = len(args.app) * len(servers)  # each pair's tests run in one worker, its server started once
+    workers = args.workers or ("0" if pairs == 1 else str(min(2, pairs)))
+    forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve()),
+               "--workers", workers]
+    forward += [a for app in args.app for a in ("--app", app)]
+    forward += [a for name in servers for a in ("--server", name)]
+    suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
+    return run([*forward, "--", *suite, *args.pytest_args])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

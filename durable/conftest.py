@@ -1,0 +1,85 @@
+"""The contract tier's fixtures, durable: `live`, `fresh_live` and `configured` serve a
+framework's durable twin.
+
+One Redis and one Celery worker per test process serve every pair (the worker does not
+depend on the framework); each pair's web app runs under its server with the same
+configuration. `configured(**env)` starts a whole stack of its own, since most of the
+configuration is the worker's. The worker runs one round of attempts
+(`AFTERWARD_DURABLE_ROUNDS=1`), so that clause 10 holds as the contract tier checks it;
+durable/test_tasks.py checks the later rounds. The tests themselves are the contract
+tier's, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.fixtures import Live, Pair
+from durable.stack import DurableServer, Stack, durable_app
+from shared.sink import SmtpSink
+
+#: The contract tier's worker: clause 10's one round of attempts.
+CONTRACT_ENV = {"AFTERWARD_DURABLE_ROUNDS": "1"}
+
+
+@pytest.fixture(scope="session")
+def backend(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Redis and one worker, no web server: each pair starts its own on them."""
+    stack = Stack("", "uvicorn", sink.port, tmp_path_factory.mktemp("durable"), extra_env=dict(CONTRACT_ENV))
+    with stack.start(web=False):
+        yield stack
+
+
+def start_durable(pair: Pair, backend: Stack, workdir: Path, app: str | None = None, **env: str) -> Live:
+    """The pair's durable app (or `app`) under its server, on the backend (or what `env` says)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = DurableServer(app or durable_app(pair.framework), pair.server, log_path=workdir / "server.log",
+                           env={**backend.env(), **env}, unset=backend.unset(),
+                           workers=lambda: backend.running).start()
+    return Live(Pair(pair.framework, pair.server, server.app), server, backend.events_path, backend.log_path,
+                backend.records_path)
+
+
+def _stop(running: Live) -> None:
+    assert running.server is not None
+    running.server.kill()
+    if running.server.proc is not None:
+        running.server.proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def live(pair: Pair, backend: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    running = start_durable(pair, backend, tmp_path_factory.mktemp(f"durable-{pair}"))
+    yield running
+    assert running.server is not None
+    running.server.stop()
+
+
+@pytest.fixture
+def fresh_live(pair: Pair, backend: Stack, tmp_path: Path) -> Iterator[Live]:
+    running = start_durable(pair, backend, tmp_path)
+    yield running
+    _stop(running)
+
+
+@pytest.fixture
+def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Callable[..., Live]]:
+    """`configured(**env)`: Redis, a worker and the pair's durable app of this test's own, all
+    with this configuration (`""` removes a variable)."""
+    stacks: list[Stack] = []
+
+    def start(**env: str) -> Live:
+        stack = Stack(durable_app(pair.framework), pair.server, sink.port, tmp_path / f"stack{len(stacks)}",
+                      extra_env={**CONTRACT_ENV, **env})
+        stacks.append(stack)
+        stack.start()
+        assert stack.web is not None
+        return Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
+                    stack.log_path, stack.records_path)
+
+    yield start
+    for stack in stacks:
+        stack.stop()

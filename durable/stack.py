@@ -1,0 +1,146 @@
+"""A durable app, running: Redis, a Celery worker and the web app under a server, wired together.
+
+The web app and the worker get the same `AFTERWARD_*` configuration plus the broker URL;
+the worker writes the log and the events the contract tier reads. `durable_app()` names
+each framework's durable twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from durable.redis_server import RedisServer
+from durable.tasks import BROKER_ENV
+from durable.worker import Worker
+from shared.recorder import EVENTS_ENV
+from shared.servers import FRAMEWORKS, LiveServer
+
+__all__ = ["DURABLE_APPS", "DurableServer", "Stack", "durable_app"]
+
+#: Framework name -> import string of its durable app, beside the in-process one.
+DURABLE_APPS = {name: app.replace("_app:", "_durable_app:") for name, app in FRAMEWORKS.items()}
+
+
+def durable_app(framework: str) -> str:
+    return DURABLE_APPS[framework]
+
+
+class DurableServer(LiveServer):
+    """The web server, whose processes, for a durable app, include the workers': the suite
+    checks that events come from the app's own processes, and here the worker sends."""
+
+    def __init__(self, *args: Any, workers: Callable[[], list[Worker]] = list, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers = workers
+
+    def web_pids(self) -> list[int]:
+        return super().pids()
+
+    def pids(self) -> list[int]:
+        found = self.web_pids()
+        for worker in self.workers():
+            if worker.proc is not None:
+                todo = [worker.proc.pid]
+                while todo:
+                    pid = todo.pop()
+                    found.append(pid)
+                    try:
+                        todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+                    except OSError:
+                        pass
+        return found
+
+
+@dataclass
+class Stack:
+    """Redis, `workers` Celery workers and one web server for `app`, all in `workdir`."""
+
+    app: str
+    server: str
+    smtp_port: int
+    workdir: Path
+    workers: int = 1
+    concurrency: int = 4
+    #: The module whose Celery app the workers run (`durable.records`: with the mailer's records
+    #: in `records_path`).
+    tasks: str = "durable.records"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    redis: RedisServer | None = None
+    web: LiveServer | None = None
+    running: list[Worker] = field(default_factory=list)
+
+    @property
+    def events_path(self) -> Path:
+        return self.workdir / "events.jsonl"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.extra_env.get("AFTERWARD_LOG_PATH") or self.workdir / "notifications.log")
+
+    @property
+    def records_path(self) -> Path:
+        return self.workdir / "records.log"
+
+    def env(self) -> dict[str, str]:
+        """The configuration of the web app and the workers; a variable `extra_env` sets to ""
+        is left out (the code then uses its default)."""
+        assert self.redis is not None
+        env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(self.smtp_port),
+               EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
+               "AFTERWARD_RECORDS": str(self.records_path), BROKER_ENV: self.redis.url, **self.extra_env}
+        return {k: v for k, v in env.items() if v != ""}
+
+    def unset(self) -> list[str]:
+        return [k for k, v in self.extra_env.items() if v == ""]
+
+    def start(self, web: bool = True) -> Stack:
+        """Redis, the workers and (unless `web=False`) the web server."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.redis = RedisServer(self.workdir / "redis").start()
+            for n in range(self.workers):
+                self.start_worker(f"w{n + 1}")
+            if web:
+                self.start_web()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_worker(self, name: str = "w1") -> Worker:
+        worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name,
+                        app=self.tasks, unset=self.unset()).start()
+        self.running.append(worker)
+        return worker
+
+    def start_web(self, app: str | None = None, server: str | None = None, workdir: Path | None = None,
+                  **env: str) -> LiveServer:
+        """The web app under its server (or another app or server, in a directory of its own)."""
+        log = (workdir or self.workdir) / "server.log"
+        self.web = DurableServer(app or self.app, server or self.server, log_path=log,
+                                 env={**self.env(), **env}, unset=self.unset(),
+                                 workers=lambda: self.running).start()
+        return self.web
+
+    def kill_workers(self) -> None:
+        for worker in self.running:
+            worker.kill()
+        self.running.clear()
+
+    def stop(self) -> None:
+        if self.web is not None:
+            self.web.stop()
+        for worker in self.running:
+            worker.stop()
+        self.running.clear()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def __enter__(self) -> Stack:
+        return self if self.redis is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Variants of `tests.byo.notify_app`, each breaking one observable sentence of shared/SPEC.md."""

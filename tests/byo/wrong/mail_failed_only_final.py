@@ -1,0 +1,20 @@
+"""Wrong: records `mail_failed` for the final failure only (breaks clause 10: one per failed attempt)."""
+
+from tests.byo import notify_app as n
+
+
+def mail_failed(email: str, attempt: int, error: Exception, final: bool) -> None:
+    if final:
+        n.logger.error("notification to %s failed after %d attempt(s): %r", email, attempt, error)
+        n.record(
+            "mail_failed",
+            email,
+            attempt=attempt,
+            error=repr(error),
+            temporary=n.is_temporary(error),
+            final=final,
+        )
+
+
+n.mail_failed = mail_failed
+app = n.app

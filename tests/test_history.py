@@ -1,0 +1,109 @@
+"""The history across releases: the change table is consistent, its page is committed fresh from
+what a full `nox -s history` observed, and a wrong declared release is caught."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from packaging.version import Version
+
+from conformance.declared import changes, changes_for, properties
+from conformance.history import OBSERVED, coverage, load_sets, recheck
+from conformance.render import changed_in, versions_page
+from shared.servers import FRAMEWORKS, REPO, SERVERS
+
+
+def observed() -> dict:
+    return json.loads(OBSERVED.read_text(encoding="utf-8"))
+
+
+def test_each_timeline_joins_up_and_ends_at_the_declared_table() -> None:
+    for change in changes():
+        assert change.property in properties(), change
+        assert change.source.startswith("https://github.com/"), change
+        assert "/blob/" in change.source or "/pull/" in change.source, change
+    for prop in properties().values():
+        for framework in FRAMEWORKS:
+            steps = changes_for(prop.name, framework)
+            if not steps:
+                continue
+            assert len({s.package for s in steps}) == 1, (prop.name, framework)
+            assert all(a.new == b.old for a, b in zip(steps, steps[1:])), (prop.name, framework)
+            for server in SERVERS:
+                cell = prop.cell(framework, server)
+                newest = {"na": cell.na} if cell.na else cell.value
+                assert steps[-1].new == newest, (prop.name, framework, server)
+
+
+def test_every_version_set_names_known_frameworks_and_ci_sets_exist() -> None:
+    sets, ci = load_sets()
+    assert set(ci) <= set(sets) and ci
+    for vset in sets.values():
+        assert set(vset.frameworks) <= set(FRAMEWORKS) and vset.frameworks, vset.name
+        assert set(vset.servers) <= set(SERVERS), vset.name
+
+
+def test_every_declared_change_was_observed_on_both_sides_of_its_release() -> None:
+    data = observed()
+    found = {(c["property"], c["package"], c["release"]): c for c in data["changes"]}
+    for change in changes():
+        seen = found.get((change.property, change.package, change.release))
+        assert seen and seen["observed"], f"{change.property} at {change.package} {change.release}"
+        before, after = Version(seen["before"]["version"]), Version(seen["after"]["version"])
+        assert before < Version(change.release) <= after
+    assert all(s["status"] in ("passed", "skipped") for s in data["sets"].values())
+
+
+def test_a_wrong_declared_release_fails_the_history() -> None:
+    """Declare each change one measured set early (at the set just before it) or late (just after
+    the set at it): the recorded observations of that set then disagree with the table."""
+    data = observed()
+    sets = data["sets"]
+    caught = 0
+    for change in changes():
+        seen = next(c for c in data["changes"] if (c["property"], c["package"], c["release"])
+                    == (change.property, change.package, change.release))
+        early = replace(change, release=seen["before"]["version"])
+        late = replace(change, release=str(Version(seen["after"]["version"]).base_version) + ".post999")
+        for wrong, side in ((early, "before"), (late, "after")):
+            table = tuple(wrong if c == change else c for c in changes())
+            entry = sets[seen[side]["set"]]
+            assert recheck(entry["results"], entry["installed"], table, entry["cpus"]), (change, side)
+            caught += 1
+        before = sets[seen["before"]["set"]]
+        assert not recheck(before["results"], before["installed"], cpus=before["cpus"])
+    assert caught == 2 * len(changes())
+    assert all(c["observed"] for c in coverage(sets))
+
+
+def test_committed_versions_page_is_fresh() -> None:
+    page = (REPO / "docs" / "versions.md").read_text(encoding="utf-8")
+    assert page == versions_page(observed()), "docs/versions.md is stale: run `nox -s history`"
+
+
+def test_semantics_page_links_each_property_to_its_history() -> None:
+    page = (REPO / "docs" / "semantics.md").read_text(encoding="utf-8")
+    for name in properties():
+        assert changed_in(name) in page, name
+    for change in changes():
+        assert f"versions.md#{change.property}" in page
+
+
+def test_an_unknown_set_and_one_that_will_not_install_are_one_line_each(tmp_path: Path) -> None:
+    sets = tmp_path / "versions.toml"
+    sets.write_text('[sets.broken]\nabout = "no such release"\nrequirements = ["starlette==0.0.1"]\n'
+                    'frameworks = ["starlette"]\n')
+    report = tmp_path / "history.json"
+    done = subprocess.run([sys.executable, "-m", "conformance.history", "nosuchset", "broken", "--sets-file",
+                           str(sets), "--report", str(report), "--venvs", str(tmp_path / "venvs")],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    lines = done.stdout.splitlines()
+    assert sum("nosuchset" in line for line in lines) == 2, done.stdout  # the line, and the summary's
+    assert any(line.startswith("[1/1] broken: skipped: will not install") for line in lines), done.stdout
+    written = json.loads(report.read_text())
+    assert set(written["skipped"]) == {"nosuchset", "broken"}
+    assert "will not install" in written["skipped"]["broken"]
