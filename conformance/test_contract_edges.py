@@ -45,7 +45,13 @@ def logged(live: Live, address: str) -> bool:
     """Whether the server's output names `address` (the final failure's ERROR record), polled with a
     deadline: a framework may log through a queue, so the line can land just after the event."""
     deadline = time.monotonic() + DEADLINE
-    while address not in live.server.log_tail(200):
+    records = getattr(live, "records_path", None)  # the app's log records, where the suite keeps them
+
+    def output() -> str:
+        kept = records.read_text(errors="replace") if records is not None and records.exists() else ""
+        return kept + live.server.log_tail(200)
+
+    while address not in output():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)
