@@ -109,6 +109,13 @@ def wrong_apps(session: nox.Session) -> None:
 
 
 @nox.session
+def mutation(session: nox.Session) -> None:
+    """Mutants of shared/ and the four apps against the contract tier: docs/mutation.md (`-- --sample`)."""
+    install(session)
+    session.run("python", "-m", "mutation", *(session.posargs or ["--jobs", "2"]))
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
     """Start the SMTP sink and one app (`-- quart hypercorn`) and watch the e-mails land."""
     install(session)
