@@ -53,7 +53,7 @@ def use_uv(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit tests of shared/, and the tests of the suite itself (wrong apps, docs freshness)."""
-    install(session)
+    install(session, *DURABLE)  # the reliability checks' durable module imports redis-py
     session.run("python", "-m", "pytest", "tests", "-n", "2", *session.posargs)
 
 

@@ -8,8 +8,6 @@ counting attempts at the sink.
 
 from __future__ import annotations
 
-import fcntl
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fixtures import Live, Pair, fresh_address, start_live
+from conformance.fixtures import EXTERNAL, Live, Pair, fresh_address, not_applicable, start_live
 from conformance.test_contract import DEADLINE, notify
 from shared.sink import Received, SmtpSink
-from shared.spec import log_line
 
 SENDERS = ["sync", "async"]
 TEMPORARY = "451 4.3.0 try again later"
@@ -34,6 +31,14 @@ ATTEMPTS, BACKOFF, CAP = 4, 0.2, 2.0
 #: What a correct app may add to a wait: reconnecting and the SMTP dialogue, on a busy machine.
 #: Below the smallest wrong wait a broken backoff makes here (a step 1 s too long).
 SLACK = 0.9
+
+
+@pytest.fixture(autouse=True)
+def suite_servers_only(pair: Pair) -> None:
+    """These checks read the server's output and start servers of their own: with `--url` they
+    are not applicable (test_contract.py's own checks of clauses 9 and 10 run there)."""
+    if pair.server == EXTERNAL:
+        not_applicable("an edge case that reads the server's output or starts servers of its own")
 
 
 def given_up(live: Live, address: str) -> dict:
@@ -195,51 +200,3 @@ def test_refused_recipient_is_temporary_or_permanent_by_its_code(pair: Pair, sin
         assert refusing.refused[address] == attempts, f"{kind} refusal, {sender} sender"
         final = finals[kind, sender]
         assert (final["attempt"], final["temporary"]) == (attempts, kind == "temp")
-
-
-@contextmanager
-def default_port_taken(deadline: float = 120.0) -> Iterator[None]:
-    """Port 8025 is one for the machine: tests that bind it (in xdist workers, or in mutation
-    testing's side-by-side sessions) take turns, by a lock file, waiting with a deadline."""
-    with open(Path(tempfile.gettempdir()) / "afterward-smtp-8025.lock", "w") as lock:
-        until = time.monotonic() + deadline
-        while True:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > until:
-                    raise TimeoutError(f"port 8025 taken by another test for {deadline:g} s") from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-@pytest.mark.clause("9")
-def test_smtp_server_defaults_to_127_0_0_1_port_8025(pair: Pair, tmp_path: Path) -> None:
-    """Clause 9: with `AFTERWARD_SMTP_HOST` and `AFTERWARD_SMTP_PORT` empty, e-mail goes to
-    127.0.0.1:8025 (a sink of this test's own there: the port must be free)."""
-    with default_port_taken(), SmtpSink(port=8025) as default_sink, configured(
-            pair, default_sink, tmp_path, AFTERWARD_SMTP_HOST="", AFTERWARD_SMTP_PORT="") as live:
-        address = fresh_address()
-        for sender in SENDERS:
-            assert notify(live, address, sender=sender).status_code == 200
-        assert len(default_sink.wait_for(address, count=2, timeout=DEADLINE)) == 2
-
-
-@pytest.mark.clause("9")
-def test_log_path_defaults_to_afterward_log_in_the_temp_directory(pair: Pair, sink: SmtpSink,
-                                                                  tmp_path: Path) -> None:
-    """Clause 9: with `AFTERWARD_LOG_PATH` empty, the log is `afterward.log` in the temp directory
-    (`TMPDIR`, here a directory of this test's own)."""
-    temp = tmp_path / "temp"
-    temp.mkdir()
-    address = fresh_address()
-    q = f"default-{address.partition('@')[0]}"
-    with configured(pair, sink, tmp_path / "server", AFTERWARD_LOG_PATH="", TMPDIR=str(temp)) as live:
-        assert notify(live, address, q=q).status_code == 200
-        sink.wait_for(address, timeout=DEADLINE)
-    log = temp / "afterward.log"
-    assert log.exists() and log_line(q) in log.read_text().splitlines()
