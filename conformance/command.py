@@ -2,6 +2,7 @@
 
     afterward-conformance --app notifier.main:app                 # every installed server
     afterward-conformance --app main:app --app-dir src --server uvicorn -- -x
+    afterward-conformance --url http://127.0.0.1:8000 --log /tmp/app.log   # an app already running
 
 The app is imported from `--app-dir` (default: the current directory) by real server
 processes started with this interpreter, so it finds its own dependencies; the servers are
@@ -30,8 +31,14 @@ PLUGINS = ("conformance.fixtures", "conformance.plugin")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="afterward-conformance", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app", action="append", required=True, metavar="MODULE:ATTR",
+    parser.add_argument("--app", action="append", default=[], metavar="MODULE:ATTR",
                         help="an ASGI app implementing the spec (shared/SPEC.md); repeatable")
+    parser.add_argument("--url", help="instead of --app: an app already running at this URL (any language, "
+                                      "any server); the suite prints what to configure and waits for it")
+    parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
+    parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
+    parser.add_argument("--smtp-port", metavar="PORT", help="with --url: the SMTP sink's port (default 8025)")
+    parser.add_argument("--wait", metavar="SECONDS", help="with --url: how long to wait for GET /health")
     parser.add_argument("--app-dir", default=".", metavar="DIR",
                         help="the directory MODULE is imported from (default: the current directory)")
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS),
@@ -42,6 +49,16 @@ def main(argv: list[str] | None = None) -> int:
                                           "none for one)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
+    if bool(args.app) == bool(args.url):
+        parser.error("give --app MODULE:ATTR (an app to start) or --url URL (an app already running)")
+    if args.url:
+        from conformance.__main__ import main as run
+
+        forward = ["--url", args.url, "--report", str(Path(args.report).resolve())]
+        forward += [a for option in ("log", "events", "smtp_port", "wait") if getattr(args, option)
+                    for a in ("--" + option.replace("_", "-"), getattr(args, option))]
+        suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
+        return run([*forward, "--", *suite, *args.pytest_args])
     for app in args.app:
         if ":" not in app:
             parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. notifier:app")
