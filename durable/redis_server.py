@@ -76,13 +76,21 @@ class RedisServer:
                 if self.proc.poll() is not None:
                     return False
                 try:
-                    if client.ping():  # answered only once the append-only file is loaded
-                        return True
+                    # Answered only once the append-only file is loaded; and only ours counts: when
+                    # another test's Redis took the port first, it answers this ping while ours
+                    # is failing to bind, and two stacks would share one broker.
+                    if client.ping():
+                        return client.info("server")["process_id"] == self.proc.pid or self._lost()
                 except redis.RedisError:
                     pass
                 time.sleep(0.05)  # readiness polling
         finally:
             client.close()
+        self.kill()
+        return False
+
+    def _lost(self) -> bool:
+        """Another process answers on our port: ours cannot bind it; try another port."""
         self.kill()
         return False
 

@@ -71,3 +71,19 @@ def retried(backend: Stack, sink: SmtpSink, address: str, key: str) -> None:
     assert marks.exists(done_key(key, "mail")), "the delivered e-mail's step was never marked done"
     marks.close()
     assert declared("temporary_smtp_failure_retried_later") is True  # what this test has just shown
+
+
+def test_a_redis_that_finds_its_port_taken_starts_on_another(tmp_path: Path) -> None:
+    """Two stacks started at once can pick the same free port: the second Redis then fails to
+    bind while the first answers its readiness ping. It must not take the first for its own
+    (two stacks on one broker consume each other's messages): it starts again elsewhere."""
+    from durable.redis_server import RedisServer
+
+    with RedisServer(tmp_path / "first") as first:
+        second = RedisServer(tmp_path / "second")
+        second.port = first.port  # as if both had picked the same free port
+        with second:
+            assert second.port != first.port
+            assert first.proc is not None and second.proc is not None
+            pids = {redis.Redis.from_url(r.url).info("server")["process_id"] for r in (first, second)}
+            assert pids == {first.proc.pid, second.proc.pid} and len(pids) == 2
