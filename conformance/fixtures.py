@@ -77,6 +77,8 @@ class Live:
     #: What the app logged on `afterward.mailer`, one `LEVEL name message` line per record.
     records_path: Path | None = None
     external_url: str = ""
+    #: The `TMPDIR` the server was started with, where the suite set one (`defaults`).
+    temp_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -212,6 +214,7 @@ def repetition(request: pytest.FixtureRequest) -> int:
     return int(request.param)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     clauses = config.getoption("--clause")
     if clauses:
@@ -231,6 +234,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "pair" in callspec.params:
             item.add_marker(pytest.mark.xdist_group(str(callspec.params["pair"])))
+
+
+#: Why the tests of a pair did not stay together, when they did not (see `pytest_collection_finish`).
+UNGROUPED: list[str] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With `--dist loadgroup`, each pair's tests must reach one worker, or every worker starts
+    every pair's servers, again and again: pytest-xdist groups by a suffix it writes into the
+    node ids, which some pytest releases ignore (pytest-dev/pytest-xdist#1386)."""
+    if not getattr(session.config.option, "loadgroup", False):  # set in the workers of a `--dist loadgroup` run
+        return
+    lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        UNGROUPED.append(f"pytest {pytest.__version__} with this pytest-xdist does not group tests by "
+                         f"xdist_group (pytest-dev/pytest-xdist#1386): install pytest<9.2")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if UNGROUPED:  # every test says why (a worker's collection error would lose the message)
+        pytest.fail(UNGROUPED[0], pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -297,6 +321,35 @@ def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory,
     running = start_live(pair, sink, tmp_path_factory.mktemp(f"live-{pair}"), records="probe" not in pair.app)
     yield running
     running.own().stop()
+
+
+#: The configuration of `tuned`: every setting of clause 9 whose effect the contract can see
+#: at the SMTP server, away from its default (the host and port stay the sink's).
+TUNED = {"AFTERWARD_MAIL_FROM": "alerts@afterward.example.org", "AFTERWARD_SMTP_ATTEMPTS": "3",
+         "AFTERWARD_SMTP_BACKOFF": "1.5", "AFTERWARD_SMTP_TIMEOUT": "1"}
+
+
+@pytest.fixture(scope="session")
+def tuned(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app under test in a second server, started with `TUNED`: one start for the
+    configuration checks of clauses 9 and 10, which each use their own addresses."""
+    if pair.server == EXTERNAL:
+        not_applicable("the app runs elsewhere (--url): the suite cannot start it with another configuration")
+    yield from _own(start_live(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), records=True, **TUNED))
+
+
+@pytest.fixture(scope="session")
+def defaults(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app under test in a server started with `AFTERWARD_SMTP_HOST`, `AFTERWARD_SMTP_PORT` and
+    `AFTERWARD_LOG_PATH` unset and a `TMPDIR` of its own (`Live.temp_dir`): the spec's defaults."""
+    if pair.server == EXTERNAL:
+        not_applicable("the app runs elsewhere (--url): the suite cannot start it with another configuration")
+    temp = tmp_path_factory.mktemp(f"defaults-{pair}") / "tmp"
+    temp.mkdir()
+    running = start_live(pair, sink, temp.parent, records=True, AFTERWARD_SMTP_HOST="", AFTERWARD_SMTP_PORT="",
+                         AFTERWARD_LOG_PATH="", TMPDIR=str(temp))
+    running.temp_dir = temp
+    yield from _own(running)
 
 
 @pytest.fixture

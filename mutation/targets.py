@@ -39,7 +39,7 @@ SIZES = {"shared/mailer.py": 91, "shared/validation.py": 17, "frameworks/quart_a
          "frameworks/litestar_app.py": 9}
 
 #: The killer: the contract tier and its edge cases, on one server.
-CONTRACT_FILES = ("conformance/test_contract.py", "conformance/test_contract_edges.py")
+CONTRACT_FILES = ("conformance/test_contract.py",)
 #: Files whose mutants the edge cases (failures, settings) are likeliest to kill: they run first.
 EDGES_FIRST = {"shared/mailer.py"}
 KILL_SERVER = "uvicorn"

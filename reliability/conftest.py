@@ -15,6 +15,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("server", servers, scope="session")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     durable = [i for i in items if getattr(i, "originalname", "") == "test_durable_sigkill_loses_nothing"]
     if config.getoption("--app"):  # an app of the user's own has no durable twin here

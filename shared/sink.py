@@ -96,6 +96,9 @@ class SmtpSink:
         self.received: list[Received] = []
         self._gates: list[Gate] = []
         self._faults: list[_Fault] = []
+        self._refusals: list[_Fault] = []
+        #: Per recipient, how many times `RCPT TO` was refused (see `refuse`).
+        self.refused: Counter[str] = Counter()
         self._on_message = on_message
         self._cond = threading.Condition()  # an RLock: Deliveries.update re-enters it
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -177,6 +180,12 @@ class SmtpSink:
         """Close the connection of the next `times` e-mails for `address` instead of answering."""
         self.fail("", address, times)
 
+    def refuse(self, reply: str, address: str | None = None, times: int = 1) -> None:
+        """Refuse `address` at `RCPT TO` with `reply` (e.g. '450 4.2.1 mailbox busy') the next
+        `times` times; no e-mail is received then, and `refused[address]` counts the refusals."""
+        with self._cond:
+            self._refusals.append(_Fault(_matches(address), reply, times))
+
     def to(self, address: str) -> list[Received]:
         with self._cond:
             return [m for m in self.received if address in m.rcpt_tos]
@@ -185,6 +194,11 @@ class SmtpSink:
         self._wait(lambda: len([m for m in self.to(address) if m.replied]) >= count, timeout,
                    f"{count} e-mail(s) to {address}")
         return self.to(address)
+
+    def wait_refused(self, address: str, count: int, timeout: float = 30.0) -> int:
+        """Wait until `address` has been refused at `RCPT TO` `count` times; the refusals so far."""
+        self._wait(lambda: self.refused[address] >= count, timeout, f"{count} refusal(s) of {address}")
+        return self.refused[address]
 
     def deliveries(self, prefix: str) -> Deliveries:
         """Per recipient starting with `prefix`, how many e-mails were delivered (answered 250)."""
@@ -221,6 +235,19 @@ class SmtpSink:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
+        return "250 OK"
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        with self._cond:
+            for refusal in self._refusals:
+                if refusal.times > 0 and refusal.matches([address]):
+                    refusal.times -= 1
+                    self.refused[address] += 1
+                    self._cond.notify_all()
+                    return refusal.reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
