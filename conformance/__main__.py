@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smtp-port", type=int, metavar="PORT",
                         help="the SMTP sink's port (default: a free one; with --url 8025)")
     parser.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
-                        help="with --url: how long to wait for GET /health to answer 200 (default 30)")
+                        help="how long to wait for GET /health to answer 200 (default 30): the app at --url, "
+                             "or each --app under each server before the run")
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         if subprocess.run(preflight, cwd=REPO).returncode != 0:
             return 2
     if args.app:  # one line for an app that cannot be tested at all, rather than a failure per test
-        preflight = [sys.executable, "-m", "conformance.preflight", *args.app]
+        preflight = [sys.executable, "-m", "conformance.preflight", *args.app, "--wait", str(args.wait)]
         preflight += [a for name in args.server for a in ("--server", name)]
         if subprocess.run(preflight, cwd=REPO).returncode != 0:
             return 2

@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
     parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
     parser.add_argument("--smtp-port", metavar="PORT", help="with --url: the SMTP sink's port (default 8025)")
-    parser.add_argument("--wait", metavar="SECONDS", help="with --url: how long to wait for GET /health")
+    parser.add_argument("--wait", metavar="SECONDS",
+                        help="how long to wait for GET /health to answer 200: the app at --url, or --app first")
     parser.add_argument("--app-dir", default=".", metavar="DIR",
                         help="the directory MODULE is imported from (default: the current directory)")
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS),

@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2 if problem else 0
     problems = [p for app in args.app for p in [check_app(app)] if p]
     if not problems:  # an app that imports must also come up, once, under each server
-        problems = [p for app in args.app for s in args.server or SERVERS for p in [check_ready(app, s)] if p]
+        problems = [p for app in args.app for s in args.server or SERVERS
+                    for p in [check_ready(app, s, args.wait)] if p]
     for problem in problems:
         print(problem, file=sys.stderr)
     return 2 if problems else 0

@@ -95,7 +95,7 @@ WRONG = {
 WHOLE_TIER = {"checks_deliverability", "answers_after_task"}
 
 #: Wrong apps that never become ready: the run is one line on stderr and exit 2, no report.
-NEVER_READY = {"health_elsewhere": ("7", "not ready within 30 s: GET /health answered 404")}
+NEVER_READY = {"health_elsewhere": ("7", "not ready within 5 s: GET /health answered 404")}
 
 #: Wrong apps the contract tier does not catch yet -> the check that should. Each is a strict
 #: xfail: once the check lands, its test passes and the entry must go.
@@ -138,7 +138,7 @@ def test_wrong_app_is_caught_with_its_clause(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", NEVER_READY)
 def test_wrong_app_that_is_never_ready_is_one_line_and_exit_2(name: str, tmp_path: Path) -> None:
-    run, results = run_contract(f"tests.byo.wrong.{name}:app", tmp_path / "r.json")
+    run, results = run_contract(f"tests.byo.wrong.{name}:app", tmp_path / "r.json", "--wait", "5")
     assert run.returncode == 2, run.stdout[-2000:]
     assert run.stderr.strip().count("\n") == 0 and NEVER_READY[name][1] in run.stderr, run.stderr
     assert results == []

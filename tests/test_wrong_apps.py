@@ -34,13 +34,13 @@ BAD_USE = {
     "nosuch.module:app": "cannot import it (ModuleNotFoundError",
     "frameworks.fastapi_app:nope": "has no attribute 'nope'",
     "shared.spec:SENT_MESSAGE": "dict object is not an ASGI app",
-    "conformance.wrong_apps.never_ready:app": "not ready within 30 s: GET /health answered 503",
+    "conformance.wrong_apps.never_ready:app": "not ready within 5 s: GET /health answered 503",
 }
 
 
 @pytest.mark.parametrize("app", BAD_USE)
 def test_an_app_that_cannot_be_tested_is_one_line_and_exit_2(app: str, tmp_path) -> None:
-    run = subprocess.run([sys.executable, "-m", "conformance", "--app", app, "--server", "uvicorn",
+    run = subprocess.run([sys.executable, "-m", "conformance", "--app", app, "--server", "uvicorn", "--wait", "5",
                           "--report", str(tmp_path / "report.json")],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stdout[-2000:]
