@@ -1,9 +1,9 @@
 """`python -m conformance`: run the suite on real servers, print the matrix, write the report.
 
-    python -m conformance                       # both tiers, 4 frameworks x 4 servers
-    python -m conformance --app pkg.module:app  # the contract tier against your own app
-    python -m conformance --url http://127.0.0.1:8000 --log /tmp/app.log  # an app already running
-    python -m conformance --framework quart --server hypercorn -- -x   # a subset; pytest args after --
+python -m conformance                       # both tiers, 4 frameworks x 4 servers
+python -m conformance --app pkg.module:app  # the contract tier against your own app
+python -m conformance --url http://127.0.0.1:8000 --log /tmp/app.log  # an app already running
+python -m conformance --framework quart --server hypercorn -- -x   # a subset; pytest args after --
 """
 
 from __future__ import annotations
@@ -20,19 +20,39 @@ from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app", action="append", default=[], metavar="MODULE:ATTR",
-                        help="an ASGI app implementing shared/SPEC.md; runs the contract tier on it")
-    parser.add_argument("--url", help="the contract tier against an app already running at this URL "
-                                      "(any language, any server); prints what to configure first")
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="an ASGI app implementing shared/SPEC.md; runs the contract tier on it",
+    )
+    parser.add_argument(
+        "--url",
+        help="the contract tier against an app already running at this URL "
+        "(any language, any server); prints what to configure first",
+    )
     parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
     parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
-    parser.add_argument("--smtp-port", type=int, metavar="PORT",
-                        help="the SMTP sink's port (default: a free one; with --url 8025)")
-    parser.add_argument("--wait", type=float, default=30.0, metavar="SECONDS",
-                        help="how long to wait for GET /health to answer 200 (default 30): the app at --url, "
-                             "or each --app under each server before the run")
+    parser.add_argument(
+        "--smtp-port",
+        type=int,
+        metavar="PORT",
+        help="the SMTP sink's port (default: a free one; with --url 8025)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for GET /health to answer 200 (default 30): the app at --url, "
+        "or each --app under each server before the run",
+    )
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
@@ -46,16 +66,31 @@ def main(argv: list[str] | None = None) -> int:
         if ":" not in app:
             parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. myproject.main:app")
     if args.url and (args.app or args.framework or args.server or args.tier == "semantics"):
-        parser.error("--url runs the contract tier on the app at that URL alone: "
-                     "no --app, --framework, --server or --tier semantics with it")
+        parser.error(
+            "--url runs the contract tier on the app at that URL alone: "
+            "no --app, --framework, --server or --tier semantics with it"
+        )
     if args.smtp_port is not None and not args.url:
         parser.error("--smtp-port goes with --url (otherwise every sink takes a free port of its own)")
     if args.url:
         smtp_port = 8025 if args.smtp_port is None else args.smtp_port
-        preflight = [sys.executable, "-m", "conformance.preflight", "--url", args.url,
-                     "--smtp-port", str(smtp_port), "--wait", str(args.wait)]
-        preflight += [a for option in ("log", "events") if getattr(args, option)
-                      for a in (f"--{option}", str(Path(getattr(args, option)).resolve()))]
+        preflight = [
+            sys.executable,
+            "-m",
+            "conformance.preflight",
+            "--url",
+            args.url,
+            "--smtp-port",
+            str(smtp_port),
+            "--wait",
+            str(args.wait),
+        ]
+        preflight += [
+            a
+            for option in ("log", "events")
+            if getattr(args, option)
+            for a in (f"--{option}", str(Path(getattr(args, option)).resolve()))
+        ]
         if subprocess.run(preflight, cwd=REPO).returncode != 0:
             return 2
     if args.app:  # one line for an app that cannot be tested at all, rather than a failure per test
@@ -63,14 +98,21 @@ def main(argv: list[str] | None = None) -> int:
         preflight += [a for name in args.server for a in ("--server", name)]
         if subprocess.run(preflight, cwd=REPO).returncode != 0:
             return 2
-    tiers = ["contract"] if args.app or args.url or args.tier == "contract" else (
-        ["semantics"] if args.tier == "semantics" else ["contract", "semantics"])
+    tiers = (
+        ["contract"]
+        if args.app or args.url or args.tier == "contract"
+        else (["semantics"] if args.tier == "semantics" else ["contract", "semantics"])
+    )
     files = [str(REPO / "conformance" / f"test_{t}.py") for t in tiers]
     cmd = [*files, "-q", "-p", "no:cacheprovider", "--report", args.report]
     if args.url:  # one app, one sink on a fixed port: one process
         cmd += ["--url", args.url, "--smtp-port", str(smtp_port)]
-        cmd += [a for option in ("log", "events") if getattr(args, option)
-                for a in (f"--{option}", str(Path(getattr(args, option)).resolve()))]
+        cmd += [
+            a
+            for option in ("log", "events")
+            if getattr(args, option)
+            for a in (f"--{option}", str(Path(getattr(args, option)).resolve()))
+        ]
     if args.workers != "0" and not args.url:
         cmd += ["-n", args.workers, "--dist", "loadgroup"]
     for app in args.app:
@@ -79,7 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["--framework", name]
     for name in args.server:
         cmd += ["--server", name]
-    full = not (args.app or args.url or args.framework or args.server or args.pytest_args) and args.tier == "both"
+    full = (
+        not (args.app or args.url or args.framework or args.server or args.pytest_args)
+        and args.tier == "both"
+    )
     if full and not args.no_docs:
         cmd += ["--write-docs", str(REPO / "docs" / "semantics.md")]
     os.chdir(REPO)

@@ -29,25 +29,52 @@ PLUGINS = ("conformance.fixtures", "conformance.plugin")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="afterward-conformance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--app", action="append", default=[], metavar="MODULE:ATTR",
-                        help="an ASGI app implementing the spec (shared/SPEC.md); repeatable")
-    parser.add_argument("--url", help="instead of --app: an app already running at this URL (any language, "
-                                      "any server); the suite prints what to configure and waits for it")
+    parser = argparse.ArgumentParser(
+        prog="afterward-conformance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--app",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="an ASGI app implementing the spec (shared/SPEC.md); repeatable",
+    )
+    parser.add_argument(
+        "--url",
+        help="instead of --app: an app already running at this URL (any language, "
+        "any server); the suite prints what to configure and waits for it",
+    )
     parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
     parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
     parser.add_argument("--smtp-port", metavar="PORT", help="with --url: the SMTP sink's port (default 8025)")
-    parser.add_argument("--wait", metavar="SECONDS",
-                        help="how long to wait for GET /health to answer 200: the app at --url, or --app first")
-    parser.add_argument("--app-dir", default=".", metavar="DIR",
-                        help="the directory MODULE is imported from (default: the current directory)")
-    parser.add_argument("--server", action="append", default=[], choices=list(SERVERS),
-                        help="only these servers (default: every one installed here)")
-    parser.add_argument("--report", default="afterward-conformance.json",
-                        help="where the JSON report goes (default: %(default)s)")
-    parser.add_argument("--workers", help="pytest-xdist workers (default: one per app and server, at most 2; "
-                                          "none for one)")
+    parser.add_argument(
+        "--wait",
+        metavar="SECONDS",
+        help="how long to wait for GET /health to answer 200: the app at --url, or --app first",
+    )
+    parser.add_argument(
+        "--app-dir",
+        default=".",
+        metavar="DIR",
+        help="the directory MODULE is imported from (default: the current directory)",
+    )
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        choices=list(SERVERS),
+        help="only these servers (default: every one installed here)",
+    )
+    parser.add_argument(
+        "--report",
+        default="afterward-conformance.json",
+        help="where the JSON report goes (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers", help="pytest-xdist workers (default: one per app and server, at most 2; none for one)"
+    )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
     if bool(args.app) == bool(args.url):
@@ -56,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         from conformance.__main__ import main as run
 
         forward = ["--url", args.url, "--report", str(Path(args.report).resolve())]
-        forward += [a for option in ("log", "events", "smtp_port", "wait") if getattr(args, option)
-                    for a in ("--" + option.replace("_", "-"), getattr(args, option))]
+        forward += [
+            a
+            for option in ("log", "events", "smtp_port", "wait")
+            if getattr(args, option)
+            for a in ("--" + option.replace("_", "-"), getattr(args, option))
+        ]
         suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
         return run([*forward, "--", *suite, *args.pytest_args])
     for app in args.app:
@@ -84,8 +115,15 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = len(args.app) * len(servers)  # each pair's tests run in one worker, its server started once
     workers = args.workers or ("0" if pairs == 1 else str(min(2, pairs)))
-    forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve()),
-               "--workers", workers]
+    forward = [
+        "--tier",
+        "contract",
+        "--no-docs",
+        "--report",
+        str(Path(args.report).resolve()),
+        "--workers",
+        workers,
+    ]
     forward += [a for app in args.app for a in ("--app", app)]
     forward += [a for name in servers for a in ("--server", name)]
     suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]

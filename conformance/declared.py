@@ -23,8 +23,18 @@ from typing import Any
 
 from packaging.version import Version
 
-__all__ = ["CHANGES", "Cell", "Change", "DECLARED", "Property", "cell", "changes", "changes_for", "installed",
-           "properties"]
+__all__ = [
+    "CHANGES",
+    "Cell",
+    "Change",
+    "DECLARED",
+    "Property",
+    "cell",
+    "changes",
+    "changes_for",
+    "installed",
+    "properties",
+]
 
 DECLARED = Path(__file__).with_name("expected.toml")
 CHANGES = Path(__file__).with_name("changes.toml")
@@ -66,8 +76,15 @@ class Property:
             return None
         also = {k: v.get(server) if isinstance(v, dict) else v for k, v in self.also.items()}
         also = {k: v for k, v in {**also, **raw.get("also", {})}.items() if v is not None}
-        return Cell(raw.get("value"), raw.get("why", ""), raw.get("source", ""), raw.get("na", ""),
-                    raw.get("by_construction", ""), also, float(raw.get("tolerance", self.tolerance)))
+        return Cell(
+            raw.get("value"),
+            raw.get("why", ""),
+            raw.get("source", ""),
+            raw.get("na", ""),
+            raw.get("by_construction", ""),
+            also,
+            float(raw.get("tolerance", self.tolerance)),
+        )
 
 
 @cache
@@ -76,9 +93,15 @@ def properties() -> dict[str, Property]:
     out = {}
     for name, body in data.items():
         meta = {k: body.pop(k) for k in _META if k in body}
-        out[name] = Property(name, meta.get("meaning", ""), meta.get("values", ""), body,
-                             tuple(meta.get("frameworks", ())), meta.get("also", {}),
-                             float(meta.get("tolerance", 0.0)))
+        out[name] = Property(
+            name,
+            meta.get("meaning", ""),
+            meta.get("values", ""),
+            body,
+            tuple(meta.get("frameworks", ())),
+            meta.get("also", {}),
+            float(meta.get("tolerance", 0.0)),
+        )
     return out
 
 
@@ -107,14 +130,26 @@ class Change:
 @cache
 def changes(path: Path = CHANGES) -> tuple[Change, ...]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(Change(c["property"], tuple(c["frameworks"]), c["package"], c["release"], c["old"], c["new"],
-                        c["why"], c["source"]) for c in data.get("change", []))
+    return tuple(
+        Change(
+            c["property"],
+            tuple(c["frameworks"]),
+            c["package"],
+            c["release"],
+            c["old"],
+            c["new"],
+            c["why"],
+            c["source"],
+        )
+        for c in data.get("change", [])
+    )
 
 
 def changes_for(prop: str, framework: str, table: tuple[Change, ...] | None = None) -> list[Change]:
     """The changes of one property for one framework, oldest release first."""
-    found = [c for c in (changes() if table is None else table)
-             if c.property == prop and framework in c.frameworks]
+    found = [
+        c for c in (changes() if table is None else table) if c.property == prop and framework in c.frameworks
+    ]
     return sorted(found, key=lambda c: Version(c.release))
 
 

@@ -49,6 +49,7 @@ NOT_APPLICABLE = "not applicable: "
 def not_applicable(reason: str) -> None:
     pytest.skip(NOT_APPLICABLE + reason)
 
+
 PROBES = {name: f"conformance.probes.{name}_probe:app" for name in FRAMEWORKS}
 
 
@@ -61,8 +62,11 @@ class Pair:
     recipe: str = ""
 
     def __str__(self) -> str:
-        return (f"{self.framework}-{self.server}" + (f"~{self.flip.tag()}" if self.flip else "")
-                + (f"+{self.recipe}" if self.recipe else ""))
+        return (
+            f"{self.framework}-{self.server}"
+            + (f"~{self.flip.tag()}" if self.flip else "")
+            + (f"+{self.recipe}" if self.recipe else "")
+        )
 
 
 @dataclass
@@ -114,9 +118,12 @@ class Live:
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 15.0), **kwargs)
 
     def events(self, request_id: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in read_events(self.need_events())
-                if (request_id is None or e["request_id"] == request_id)
-                and (event is None or e["event"] == event)]
+        return [
+            e
+            for e in read_events(self.need_events())
+            if (request_id is None or e["request_id"] == request_id)
+            and (event is None or e["event"] == event)
+        ]
 
     def wait_event(self, request_id: str, event: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
         """Poll the event file (with a deadline) for an event that must come."""
@@ -126,8 +133,10 @@ class Live:
                 if all(e.get(k) == v for k, v in match.items()):
                     return e
             if time.monotonic() > deadline:
-                raise TimeoutError(f"no {event} {match} for {request_id} within {timeout:g} s\n"
-                                   f"{self.server.log_tail() if self.server else ''}")
+                raise TimeoutError(
+                    f"no {event} {match} for {request_id} within {timeout:g} s\n"
+                    f"{self.server.log_tail() if self.server else ''}"
+                )
             time.sleep(0.01)
 
     def rss_kib(self) -> int:
@@ -144,31 +153,74 @@ def fresh_address() -> str:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterward")
-    group.addoption("--app", action="append", default=[], metavar="MODULE:ATTR",
-                    help="run the contract tier against this ASGI app instead of the four frameworks")
-    group.addoption("--server", action="append", default=[], choices=sorted(SERVERS),
-                    help="only these servers (default: all)")
-    group.addoption("--framework", action="append", default=[], choices=sorted(FRAMEWORKS),
-                    help="only these frameworks (default: all)")
-    group.addoption("--url", metavar="URL",
-                    help="run the contract tier against the app already running at this URL")
+    group.addoption(
+        "--app",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="run the contract tier against this ASGI app instead of the four frameworks",
+    )
+    group.addoption(
+        "--server",
+        action="append",
+        default=[],
+        choices=sorted(SERVERS),
+        help="only these servers (default: all)",
+    )
+    group.addoption(
+        "--framework",
+        action="append",
+        default=[],
+        choices=sorted(FRAMEWORKS),
+        help="only these frameworks (default: all)",
+    )
+    group.addoption(
+        "--url", metavar="URL", help="run the contract tier against the app already running at this URL"
+    )
     group.addoption("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
     group.addoption("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
-    group.addoption("--smtp-port", type=int, default=None, metavar="PORT",
-                    help=f"the SMTP sink's port (default: any free one; with --url {URL_MODE_SMTP_PORT})")
-    group.addoption("--clause", action="append", default=[], metavar="N",
-                    help="only the contract tests of this clause of shared/SPEC.md (repeatable)")
-    group.addoption("--flips", action="store_true",
-                    help="run each semantics test on its wrong probe (conformance/flips.toml) instead")
-    group.addoption("--repeat", type=int, default=1, metavar="N",
-                    help="with --flips: run the flips marked `timing` N times")
-    group.addoption("--server-arg", action="append", default=[], metavar="ARG",
-                    help="one more argument for every server command line "
-                         "(`--server-arg=--graceful-timeout=5`); the suite's own tests use it to run a probe "
-                         "under a setting that flips a property")
-    group.addoption("--recipe", choices=sorted(recipes()), metavar="NAME",
-                    help="run each semantics test with this recipe (conformance/recipes.toml) applied to the "
-                         "probe, on the recipe's pairs, expecting the cells it claims")
+    group.addoption(
+        "--smtp-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help=f"the SMTP sink's port (default: any free one; with --url {URL_MODE_SMTP_PORT})",
+    )
+    group.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="N",
+        help="only the contract tests of this clause of shared/SPEC.md (repeatable)",
+    )
+    group.addoption(
+        "--flips",
+        action="store_true",
+        help="run each semantics test on its wrong probe (conformance/flips.toml) instead",
+    )
+    group.addoption(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --flips: run the flips marked `timing` N times",
+    )
+    group.addoption(
+        "--server-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for every server command line "
+        "(`--server-arg=--graceful-timeout=5`); the suite's own tests use it to run a probe "
+        "under a setting that flips a property",
+    )
+    group.addoption(
+        "--recipe",
+        choices=sorted(recipes()),
+        metavar="NAME",
+        help="run each semantics test with this recipe (conformance/recipes.toml) applied to the "
+        "probe, on the recipe's pairs, expecting the cells it claims",
+    )
 
 
 def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
@@ -196,8 +248,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         pairs = [p for p in pairs if (c := cell(prop, p.framework, p.server)) is not None and c.measured]
         recipe = metafunc.config.getoption("--recipe")
         if recipe:
-            pairs = [Pair(p.framework, p.server, p.app, recipe=recipe) for p in pairs
-                     if (p.framework, p.server) in recipes()[recipe].pairs()]
+            pairs = [
+                Pair(p.framework, p.server, p.app, recipe=recipe)
+                for p in pairs
+                if (p.framework, p.server) in recipes()[recipe].pairs()
+            ]
         if metafunc.config.getoption("--flips"):
             flips = {p: flip_for(prop, p.framework, p.server) for p in pairs}
             pairs = [Pair(p.framework, p.server, p.app, f) for p, f in flips.items() if f is not None]
@@ -218,14 +273,20 @@ def repetition(request: pytest.FixtureRequest) -> int:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     clauses = config.getoption("--clause")
     if clauses:
+
         def other(item: pytest.Item) -> bool:
             marker = item.get_closest_marker("clause")
             return marker is None or str(marker.args[0]) not in clauses
 
         config.hook.pytest_deselected(items=[i for i in items if other(i)])
         items[:] = [i for i in items if not other(i)]
-    extra = [i for i in items if getattr(i, "callspec", None) and i.callspec.params.get("repetition", 0)
-             and not i.callspec.params["pair"].flip.timing]
+    extra = [
+        i
+        for i in items
+        if getattr(i, "callspec", None)
+        and i.callspec.params.get("repetition", 0)
+        and not i.callspec.params["pair"].flip.timing
+    ]
     if extra:
         config.hook.pytest_deselected(items=extra)
         items[:] = [i for i in items if i not in extra]
@@ -244,12 +305,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """With `--dist loadgroup`, each pair's tests must reach one worker, or every worker starts
     every pair's servers, again and again: pytest-xdist groups by a suffix it writes into the
     node ids, which some pytest releases ignore (pytest-dev/pytest-xdist#1386)."""
-    if not getattr(session.config.option, "loadgroup", False):  # set in the workers of a `--dist loadgroup` run
+    if not getattr(
+        session.config.option, "loadgroup", False
+    ):  # set in the workers of a `--dist loadgroup` run
         return
     lost = [i.nodeid for i in session.items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
     if lost:
-        UNGROUPED.append(f"pytest {pytest.__version__} with this pytest-xdist does not group tests by "
-                         f"xdist_group (pytest-dev/pytest-xdist#1386): install pytest<9.2")
+        UNGROUPED.append(
+            f"pytest {pytest.__version__} with this pytest-xdist does not group tests by "
+            f"xdist_group (pytest-dev/pytest-xdist#1386): install pytest<9.2"
+        )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -268,16 +333,31 @@ def sink(pytestconfig: pytest.Config) -> Iterator[SmtpSink]:
 
 #: The contract tier's handler on the spec's logger, in every server it starts.
 def _log_config(path: Path) -> dict[str, Any]:
-    return {"version": 1, "disable_existing_loggers": False,
-            "formatters": {"line": {"format": "%(levelname)s %(name)s %(message)s"}},
-            "handlers": {"records": {"class": "logging.FileHandler", "filename": str(path),
-                                     "formatter": "line", "encoding": "utf-8"}},
-            "loggers": {"afterward.mailer": {"handlers": ["records"], "level": "INFO"}},
-            "root": {"level": "WARNING", "handlers": []}}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"format": "%(levelname)s %(name)s %(message)s"}},
+        "handlers": {
+            "records": {
+                "class": "logging.FileHandler",
+                "filename": str(path),
+                "formatter": "line",
+                "encoding": "utf-8",
+            }
+        },
+        "loggers": {"afterward.mailer": {"handlers": ["records"], "level": "INFO"}},
+        "root": {"level": "WARNING", "handlers": []},
+    }
 
 
-def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str, ...] | list[str] = (),
-               records: bool = False, **env: str) -> Live:
+def start_live(
+    pair: Pair,
+    sink: SmtpSink,
+    workdir: Path,
+    server_args: tuple[str, ...] | list[str] = (),
+    records: bool = False,
+    **env: str,
+) -> Live:
     """Start `pair`'s app with the sink and files of `workdir`. `env` adds to or overrides the
     configuration (an empty value removes a variable: the app then uses its default)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -296,25 +376,43 @@ def start_live(pair: Pair, sink: SmtpSink, workdir: Path, server_args: tuple[str
         **env,
     }
     removed = [k for k, v in settings.items() if v == ""]
-    server = LiveServer(pair.app, pair.server, log_path=workdir / "server.log", extra_args=args,
-                        env={k: v for k, v in settings.items() if v != ""}, unset=removed)
-    return Live(pair, server.start(), events if EVENTS_ENV not in removed else None,
-                Path(settings.get("AFTERWARD_LOG_PATH") or log), records_path)
+    server = LiveServer(
+        pair.app,
+        pair.server,
+        log_path=workdir / "server.log",
+        extra_args=args,
+        env={k: v for k, v in settings.items() if v != ""},
+        unset=removed,
+    )
+    return Live(
+        pair,
+        server.start(),
+        events if EVENTS_ENV not in removed else None,
+        Path(settings.get("AFTERWARD_LOG_PATH") or log),
+        records_path,
+    )
 
 
 def external(config: pytest.Config) -> Live:
     """The app the user started (`--url`), with the files they named."""
+
     def path(option: str) -> Path | None:
         value = config.getoption(option)
         return Path(value) if value else None
 
-    return Live(Pair("app", EXTERNAL, config.getoption("--url")), None, path("--events"), path("--log"),
-                external_url=config.getoption("--url").rstrip("/"))
+    return Live(
+        Pair("app", EXTERNAL, config.getoption("--url")),
+        None,
+        path("--events"),
+        path("--log"),
+        external_url=config.getoption("--url").rstrip("/"),
+    )
 
 
 @pytest.fixture(scope="session")
-def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory,
-         pytestconfig: pytest.Config) -> Iterator[Live]:
+def live(
+    pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[Live]:
     if pair.server == EXTERNAL:
         yield external(pytestconfig)
         return
@@ -325,8 +423,12 @@ def live(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory,
 
 #: The configuration of `tuned`: every setting of clause 9 whose effect the contract can see
 #: at the SMTP server, away from its default (the host and port stay the sink's).
-TUNED = {"AFTERWARD_MAIL_FROM": "alerts@afterward.example.org", "AFTERWARD_SMTP_ATTEMPTS": "3",
-         "AFTERWARD_SMTP_BACKOFF": "1.5", "AFTERWARD_SMTP_TIMEOUT": "1"}
+TUNED = {
+    "AFTERWARD_MAIL_FROM": "alerts@afterward.example.org",
+    "AFTERWARD_SMTP_ATTEMPTS": "3",
+    "AFTERWARD_SMTP_BACKOFF": "1.5",
+    "AFTERWARD_SMTP_TIMEOUT": "1",
+}
 
 
 @pytest.fixture(scope="session")
@@ -346,8 +448,16 @@ def defaults(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactor
         not_applicable("the app runs elsewhere (--url): the suite cannot start it with another configuration")
     temp = tmp_path_factory.mktemp(f"defaults-{pair}") / "tmp"
     temp.mkdir()
-    running = start_live(pair, sink, temp.parent, records=True, AFTERWARD_SMTP_HOST="", AFTERWARD_SMTP_PORT="",
-                         AFTERWARD_LOG_PATH="", TMPDIR=str(temp))
+    running = start_live(
+        pair,
+        sink,
+        temp.parent,
+        records=True,
+        AFTERWARD_SMTP_HOST="",
+        AFTERWARD_SMTP_PORT="",
+        AFTERWARD_LOG_PATH="",
+        TMPDIR=str(temp),
+    )
     running.temp_dir = temp
     yield from _own(running)
 
@@ -360,8 +470,9 @@ def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Any]:
 
     def start(**env: str) -> Live:
         if pair.server == EXTERNAL:
-            not_applicable("the app runs elsewhere (--url): the suite cannot start it with another "
-                           "configuration")
+            not_applicable(
+                "the app runs elsewhere (--url): the suite cannot start it with another configuration"
+            )
         running = start_live(pair, sink, tmp_path / f"server{len(started)}", records=True, **env)
         started.append(running)
         return running
@@ -379,8 +490,13 @@ def gates() -> Iterator[GateServer]:
 
 
 @pytest.fixture(scope="session")
-def probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path_factory: pytest.TempPathFactory,
-          pytestconfig: pytest.Config) -> Iterator[Live]:
+def probe(
+    pair: Pair,
+    sink: SmtpSink,
+    gates: GateServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config,
+) -> Iterator[Live]:
     running = start_probe(pair, sink, gates, tmp_path_factory.mktemp(f"probe-{pair}"), pytestconfig)
     yield running
     running.server.stop()
@@ -411,8 +527,9 @@ def _own(running: Live) -> Iterator[Live]:
 
 
 @pytest.fixture
-def fresh_probe(pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path,
-                pytestconfig: pytest.Config) -> Iterator[Live]:
+def fresh_probe(
+    pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path, pytestconfig: pytest.Config
+) -> Iterator[Live]:
     """A probe server of this test's own, for tests that stop it."""
     yield from _own(start_probe(pair, sink, gates, tmp_path, pytestconfig))
 

@@ -47,8 +47,11 @@ class Flip:
 
     def tag(self) -> str:
         """A short id for test names: the knobs, or the setting."""
-        return "+".join(self.knobs) or "+".join(a.lstrip("-") for a in self.server_args) or "+".join(
-            f"{k}={v}" for k, v in self.env)
+        return (
+            "+".join(self.knobs)
+            or "+".join(a.lstrip("-") for a in self.server_args)
+            or "+".join(f"{k}={v}" for k, v in self.env)
+        )
 
     def describe(self) -> str:
         parts = [f"knobs {','.join(self.knobs)}"] if self.knobs else []
@@ -61,8 +64,9 @@ def _load() -> dict[str, dict[str, Any]]:
     return tomllib.loads(FLIPS.read_text(encoding="utf-8"))
 
 
-def flip_for(prop: str, framework: str, server: str,
-             table: dict[str, dict[str, Any]] | None = None) -> Flip | None:
+def flip_for(
+    prop: str, framework: str, server: str, table: dict[str, dict[str, Any]] | None = None
+) -> Flip | None:
     spec = (table or _load()).get(prop, {})
     for key in (f"{framework}.{server}", framework, f"*.{server}", "*"):
         if key in spec:
@@ -70,9 +74,13 @@ def flip_for(prop: str, framework: str, server: str,
             unknown = set(raw.get("knobs", ())) - set(KNOBS)
             if unknown:
                 raise ValueError(f"{FLIPS.name} [{prop}] {key}: unknown knob(s) {', '.join(sorted(unknown))}")
-            return Flip(tuple(raw.get("knobs", ())), tuple(raw.get("server_args", ())),
-                        tuple(sorted(raw.get("env", {}).items())), bool(raw.get("timing", False)),
-                        raw.get("race", ""))
+            return Flip(
+                tuple(raw.get("knobs", ())),
+                tuple(raw.get("server_args", ())),
+                tuple(sorted(raw.get("env", {}).items())),
+                bool(raw.get("timing", False)),
+                raw.get("race", ""),
+            )
     return None
 
 
@@ -109,17 +117,27 @@ def outcome(row: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.flips", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.flips",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each timing flip (default 1)")
-    parser.add_argument("--sample", action="store_true", help="only the pairs CI runs: " +
-                        ", ".join(f"{f}-{s}" for f, s in sorted(SAMPLE)))
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="only the pairs CI runs: " + ", ".join(f"{f}-{s}" for f, s in sorted(SAMPLE)),
+    )
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "flips.json")
     args = parser.parse_args(argv)
-    pairs = [(f, s) for f in args.framework or FRAMEWORKS for s in args.server or SERVERS
-             if not args.sample or (f, s) in SAMPLE]
+    pairs = [
+        (f, s)
+        for f in args.framework or FRAMEWORKS
+        for s in args.server or SERVERS
+        if not args.sample or (f, s) in SAMPLE
+    ]
     groups, missing = plan(pairs)
     started = time.monotonic()
     rows: list[dict] = []
@@ -127,8 +145,17 @@ def main(argv: list[str] | None = None) -> int:
         # One run per framework with that framework's servers: the pairs asked for, no more.
         for framework in sorted({f for f, _ in pairs}):
             raw = Path(tmp) / f"{framework}.json"
-            cmd = [sys.executable, "-m", "conformance", "--tier", "semantics", "--report", str(raw),
-                   "--framework", framework]
+            cmd = [
+                sys.executable,
+                "-m",
+                "conformance",
+                "--tier",
+                "semantics",
+                "--report",
+                str(raw),
+                "--framework",
+                framework,
+            ]
             cmd += [a for s in sorted({s for f, s in pairs if f == framework}) for a in ("--server", s)]
             cmd += ["--", "--flips", f"--repeat={args.repeat}"]
             subprocess.run(cmd, cwd=REPO, timeout=3600)  # its progress lines go straight to the terminal
@@ -138,30 +165,56 @@ def main(argv: list[str] | None = None) -> int:
         if "flip" in row:
             outcomes[row["property"], row["framework"], row["server"]].append(outcome(row))
     wanted = [(p, f, s, flip) for flip, cells in groups.items() for (p, f, s) in cells if (f, s) in pairs]
-    cells_out = sorted(({"property": p, "framework": f, "server": s, "flip": flip.describe(),
-                         "timing": flip.timing, "race": flip.race,
-                         "runs": len(outcomes[p, f, s]), "flipped": outcomes[p, f, s].count("flipped"),
-                         "other": sorted({o for o in outcomes[p, f, s] if o != "flipped"})}
-                        for p, f, s, flip in wanted),
-                       key=lambda c: (c["property"], c["framework"], c["server"]))
+    cells_out = sorted(
+        (
+            {
+                "property": p,
+                "framework": f,
+                "server": s,
+                "flip": flip.describe(),
+                "timing": flip.timing,
+                "race": flip.race,
+                "runs": len(outcomes[p, f, s]),
+                "flipped": outcomes[p, f, s].count("flipped"),
+                "other": sorted({o for o in outcomes[p, f, s] if o != "flipped"}),
+            }
+            for p, f, s, flip in wanted
+        ),
+        key=lambda c: (c["property"], c["framework"], c["server"]),
+    )
     failed = [c for c in cells_out if c["runs"] == 0 or c["flipped"] != c["runs"] and not c["race"]]
     racy = [c for c in cells_out if c["race"] and c["runs"]]
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps({"repeat": args.repeat, "cells": cells_out,
-                                       "without_wrong_probe": [list(m) for m in missing],
-                                       "seconds": round(time.monotonic() - started)}, indent=1) + "\n")
+    args.report.write_text(
+        json.dumps(
+            {
+                "repeat": args.repeat,
+                "cells": cells_out,
+                "without_wrong_probe": [list(m) for m in missing],
+                "seconds": round(time.monotonic() - started),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     for p, f, s in missing:
         print(f"NO WRONG PROBE {p} [{f}-{s}]: add one to {FLIPS.name}, or declare it by construction")
     for c in failed:
-        print(f"NOT FLIPPED EVERY TIME {c['property']} [{c['framework']}-{c['server']}]: "
-              f"{c['flipped']}/{c['runs']} ({c['flip']}) {'; '.join(c['other'])}")
+        print(
+            f"NOT FLIPPED EVERY TIME {c['property']} [{c['framework']}-{c['server']}]: "
+            f"{c['flipped']}/{c['runs']} ({c['flip']}) {'; '.join(c['other'])}"
+        )
     for c in racy:
-        print(f"KNOWN RACE {c['property']} [{c['framework']}-{c['server']}]: "
-              f"flipped {c['flipped']}/{c['runs']} "
-              f"({c['flip']}): {c['race']}")
-    print(f"{len(cells_out) - len(failed) - len(racy)}/{len(cells_out)} cells flipped every time "
-          f"({sum(c['runs'] for c in cells_out)} runs, {time.monotonic() - started:.0f} s); "
-          f"{len(racy)} with a known race; {len(missing)} without a wrong probe; report: {args.report}")
+        print(
+            f"KNOWN RACE {c['property']} [{c['framework']}-{c['server']}]: "
+            f"flipped {c['flipped']}/{c['runs']} "
+            f"({c['flip']}): {c['race']}"
+        )
+    print(
+        f"{len(cells_out) - len(failed) - len(racy)}/{len(cells_out)} cells flipped every time "
+        f"({sum(c['runs'] for c in cells_out)} runs, {time.monotonic() - started:.0f} s); "
+        f"{len(racy)} with a known race; {len(missing)} without a wrong probe; report: {args.report}"
+    )
     return 1 if failed or missing else 0
 
 

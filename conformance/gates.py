@@ -62,8 +62,9 @@ class GateServer:
     def wait_count(self, prefix: str, count: int, timeout: float) -> int:
         """Wait until `count` gates named `prefix*` are reached; return how many are."""
         with self._cond:
-            self._cond.wait_for(lambda: sum(1 for n in self._arrived if n.startswith(prefix)) >= count,
-                                timeout)
+            self._cond.wait_for(
+                lambda: sum(1 for n in self._arrived if n.startswith(prefix)) >= count, timeout
+            )
             return sum(1 for n in self._arrived if n.startswith(prefix))
 
     def release(self, *names: str) -> None:

@@ -45,8 +45,10 @@ FRAMEWORKS_PACKAGES = ("fastapi", "starlette", "litestar", "quart")
 #: What runs the suite in a set's environment, besides the project's own dependencies (their bounds
 #: from pyproject.toml's `test` group; they resolve normally, within what the set installed).
 TOOL_NAMES = ("pytest", "pytest-xdist")
-FREEZE = ("import importlib.metadata as m, json; "
-          "print(json.dumps({d.name.lower(): d.version for d in m.distributions()}))")
+FREEZE = (
+    "import importlib.metadata as m, json; "
+    "print(json.dumps({d.name.lower(): d.version for d in m.distributions()}))"
+)
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,18 @@ class VersionSet:
 
 def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    sets = {name: VersionSet(name, body.get("about", ""), tuple(body.get("requirements", ())),
-                             body.get("resolution", "highest"), tuple(body.get("frameworks", ())),
-                             tuple(body.get("servers", ("uvicorn",))),
-                             tuple(body.get("tiers", ("semantics",))))
-            for name, body in data.get("sets", {}).items()}
+    sets = {
+        name: VersionSet(
+            name,
+            body.get("about", ""),
+            tuple(body.get("requirements", ())),
+            body.get("resolution", "highest"),
+            tuple(body.get("frameworks", ())),
+            tuple(body.get("servers", ("uvicorn",))),
+            tuple(body.get("tiers", ("semantics",))),
+        )
+        for name, body in data.get("sets", {}).items()
+    }
     return sets, list(data.get("ci", {}).get("sets", []))
 
 
@@ -78,9 +87,11 @@ def project_dependencies() -> list[str]:
     """What the nox sessions install: the suite's own dependencies, every server's extra and the
     reference apps' frameworks (noxfile.py's DEPENDENCIES)."""
     project = _pyproject()
-    return [*project["project"]["dependencies"],
-            *(r for extra in project["project"].get("optional-dependencies", {}).values() for r in extra),
-            *(r for r in project["dependency-groups"].get("reference", []) if isinstance(r, str))]
+    return [
+        *project["project"]["dependencies"],
+        *(r for extra in project["project"].get("optional-dependencies", {}).values() for r in extra),
+        *(r for r in project["dependency-groups"].get("reference", []) if isinstance(r, str)),
+    ]
 
 
 def tools() -> list[str]:
@@ -117,31 +128,58 @@ def install(vset: VersionSet, venvs: Path) -> tuple[Path | None, dict[str, str],
     venv = venvs / vset.name
     python = venv / "bin" / "python"
     if not python.exists():
-        made = subprocess.run([*uv, "venv", "-q", "--python", "3.11", str(venv)], capture_output=True,
-                              text=True)
+        made = subprocess.run(
+            [*uv, "venv", "-q", "--python", "3.11", str(venv)], capture_output=True, text=True
+        )
         if made.returncode != 0:
             return None, {}, f"no Python 3.11 environment: {_last_line(made.stderr)}"
-    cmd = [*uv, "pip", "install", "-q", "--python", str(python), "--resolution", vset.resolution,
-           *requirements(vset)]
+    cmd = [
+        *uv,
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        str(python),
+        "--resolution",
+        vset.resolution,
+        *requirements(vset),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         return None, {}, f"will not install on Python 3.11: {_last_line(done.stderr)}"
     # The tools resolve normally, within what the set's resolution installed.
     runners = tools()  # empty now that the package itself depends on pytest and pytest-xdist
-    added = subprocess.run([*uv, "pip", "install", "-q", "--python", str(python), *runners,
-                            *(_constraints(python, venv) if vset.resolution != "highest" else [])],
-                           capture_output=True, text=True) if runners else None
+    added = (
+        subprocess.run(
+            [
+                *uv,
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(python),
+                *runners,
+                *(_constraints(python, venv) if vset.resolution != "highest" else []),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if runners
+        else None
+    )
     if added is not None and added.returncode != 0:
         return None, {}, f"the suite's tools will not install beside it: {_last_line(added.stderr)}"
-    versions = json.loads(subprocess.run([str(python), "-c", FREEZE], capture_output=True, text=True,
-                                         check=True).stdout)
+    versions = json.loads(
+        subprocess.run([str(python), "-c", FREEZE], capture_output=True, text=True, check=True).stdout
+    )
     return python, versions, ""
 
 
 def _constraints(python: Path, venv: Path) -> list[str]:
     """Constraints that keep every installed release where the set's resolution put it."""
-    versions = json.loads(subprocess.run([str(python), "-c", FREEZE], capture_output=True, text=True,
-                                         check=True).stdout)
+    versions = json.loads(
+        subprocess.run([str(python), "-c", FREEZE], capture_output=True, text=True, check=True).stdout
+    )
     path = venv / "constraints.txt"
     path.write_text("".join(f"{n}=={v}\n" for n, v in sorted(versions.items())))
     return ["--constraint", str(path)]
@@ -151,8 +189,18 @@ def measure(vset: VersionSet, python: Path) -> tuple[int, dict[str, Any], str]:
     report = python.parent.parent / "report.json"
     tier = "both" if set(vset.tiers) == {"contract", "semantics"} else vset.tiers[0]
     pairs = max(1, len(vset.frameworks) * len(vset.servers))
-    cmd = [str(python), "-m", "conformance", "--tier", tier, "--report", str(report), "--no-docs",
-           "--workers", "2" if pairs > 1 else "0"]
+    cmd = [
+        str(python),
+        "-m",
+        "conformance",
+        "--tier",
+        tier,
+        "--report",
+        str(report),
+        "--no-docs",
+        "--workers",
+        "2" if pairs > 1 else "0",
+    ]
     for name in vset.frameworks:
         cmd += ["--framework", name]
     for name in vset.servers:
@@ -165,8 +213,12 @@ def measure(vset: VersionSet, python: Path) -> tuple[int, dict[str, Any], str]:
     return code, data, str(log.relative_to(REPO)) if log.is_relative_to(REPO) else str(log)
 
 
-def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
-            table: tuple[Change, ...] | None = None, cpus: int | None = None) -> list[str]:
+def recheck(
+    rows: list[dict[str, Any]],
+    versions: dict[str, str],
+    table: tuple[Change, ...] | None = None,
+    cpus: int | None = None,
+) -> list[str]:
     """Every semantics row again, against the change table at the recorded versions (rules such as
     `=min(32, cpus + 4)` for the measuring machine's `cpus`): what disagrees."""
     problems = []
@@ -186,12 +238,15 @@ def recheck(rows: list[dict[str, Any]], versions: dict[str, str],
             want = eval(want[1:], {"__builtins__": {"min": min, "max": max}}, {"cpus": cpus})
         if not declared.measured:
             if row["observed"] != want:
-                problems.append(f"{row['property']} [{row['framework']}]: declared {want!r}, "
-                                f"reported {row['observed']!r}")
+                problems.append(
+                    f"{row['property']} [{row['framework']}]: declared {want!r}, reported {row['observed']!r}"
+                )
         elif not _agrees(row["observed"], want, declared.tolerance):
-            problems.append(f"{row['property']} [{row['framework']}-{row['server']}] at "
-                            f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
-                            f"observed {row['observed']!r}")
+            problems.append(
+                f"{row['property']} [{row['framework']}-{row['server']}] at "
+                f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
+                f"observed {row['observed']!r}"
+            )
     return problems
 
 
@@ -215,15 +270,25 @@ def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
             row["passed"] = not recheck([row], versions)
     shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio") if p in versions}
     failed = [r for r in rows if not r["passed"]]
-    return {"about": vset.about, "requirements": requirements(vset), "resolution": vset.resolution,
-            "frameworks": list(vset.frameworks), "servers": list(vset.servers), "tiers": list(vset.tiers),
-            "cpus": os.cpu_count(), "status": "passed" if rows and not failed else "failed",
-            "installed": shown, "recorded": round(path.stat().st_mtime), "results": rows,
-            "recheck": [f"{r['property']} [{r['framework']}-{r['server']}]" for r in failed]}
+    return {
+        "about": vset.about,
+        "requirements": requirements(vset),
+        "resolution": vset.resolution,
+        "frameworks": list(vset.frameworks),
+        "servers": list(vset.servers),
+        "tiers": list(vset.tiers),
+        "cpus": os.cpu_count(),
+        "status": "passed" if rows and not failed else "failed",
+        "installed": shown,
+        "recorded": round(path.stat().st_mtime),
+        "results": rows,
+        "recheck": [f"{r['property']} [{r['framework']}-{r['server']}]" for r in failed],
+    }
 
 
-def coverage(results: dict[str, dict[str, Any]],
-             table: tuple[Change, ...] | None = None) -> list[dict[str, Any]]:
+def coverage(
+    results: dict[str, dict[str, Any]], table: tuple[Change, ...] | None = None
+) -> list[dict[str, Any]]:
     """For every declared change: the measured sets just before and at (or after) its release."""
     out = []
     for change in changes() if table is None else table:
@@ -232,20 +297,37 @@ def coverage(results: dict[str, dict[str, Any]],
             version = result.get("installed", {}).get(change.package)
             if result.get("status") != "passed" or version is None:
                 continue
-            rows = [r for r in result["results"] if r["property"] == change.property
-                    and r["framework"] in change.frameworks and r["passed"]]
+            rows = [
+                r
+                for r in result["results"]
+                if r["property"] == change.property and r["framework"] in change.frameworks and r["passed"]
+            ]
             if not rows:
                 continue
             side = before if Version(version) < Version(change.release) else after
-            side.append({"set": name, "version": version, "framework": rows[0]["framework"],
-                         "observed": rows[0]["observed"]})
+            side.append(
+                {
+                    "set": name,
+                    "version": version,
+                    "framework": rows[0]["framework"],
+                    "observed": rows[0]["observed"],
+                }
+            )
         nearest = {
             "before": max(before, key=lambda s: Version(s["version"]), default=None),
             "after": min(after, key=lambda s: Version(s["version"]), default=None),
         }
-        out.append({"property": change.property, "frameworks": list(change.frameworks),
-                    "package": change.package, "release": change.release, "source": change.source,
-                    **nearest, "observed": nearest["before"] is not None and nearest["after"] is not None})
+        out.append(
+            {
+                "property": change.property,
+                "frameworks": list(change.frameworks),
+                "package": change.package,
+                "release": change.release,
+                "source": change.source,
+                **nearest,
+                "observed": nearest["before"] is not None and nearest["after"] is not None,
+            }
+        )
     return out
 
 
@@ -257,24 +339,36 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
         kept = ("about", "status", "reason", "installed", "seconds", "cpus", "recorded")
         sets[name] = {k: entry[k] for k in kept if k in entry}
         sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
-    return {"sets": sets, "skipped": report["skipped"], "changes": report["changes"],
-            "seconds": report["seconds"], "collected": report.get("collected", False)}
+    return {
+        "sets": sets,
+        "skipped": report["skipped"],
+        "changes": report["changes"],
+        "seconds": report["seconds"],
+        "collected": report.get("collected", False),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.history", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.history",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("sets", nargs="*", help="set names from conformance/versions.toml (default: all)")
     parser.add_argument("--ci", action="store_true", help="the sets named in [ci]")
     parser.add_argument("--report", default="reports/history.json")
-    parser.add_argument("--venvs", default=str(REPO / ".nox" / "history-sets"),
-                        help="where each set's environment is kept")
+    parser.add_argument(
+        "--venvs", default=str(REPO / ".nox" / "history-sets"), help="where each set's environment is kept"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="sets measured at once (default 2)")
     parser.add_argument("--no-docs", action="store_true", help="do not write docs/versions.md")
     parser.add_argument("--sets-file", default=str(SETS), help=argparse.SUPPRESS)
-    parser.add_argument("--collect", action="store_true",
-                        help="measure nothing: assemble the report (and docs) from each set's last "
-                             "measurement, checked against the tables as they are now")
+    parser.add_argument(
+        "--collect",
+        action="store_true",
+        help="measure nothing: assemble the report (and docs) from each set's last "
+        "measurement, checked against the tables as they are now",
+    )
     args = parser.parse_args(argv)
 
     declared, ci = load_sets(Path(args.sets_file))
@@ -283,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         if name not in declared:
             skipped[name] = "unknown set (not in conformance/versions.toml)"
-            print(f"history: {name}: unknown set (not in conformance/versions.toml); the others still run",
-                  flush=True)
+            print(
+                f"history: {name}: unknown set (not in conformance/versions.toml); the others still run",
+                flush=True,
+            )
     chosen = [declared[n] for n in names if n in declared]
     report_path = REPO / args.report
     venvs = Path(args.venvs)
@@ -296,17 +392,27 @@ def main(argv: list[str] | None = None) -> int:
         try:
             measured(index, vset)
         except Exception as error:  # one set's breakage is its own line; the others still run
-            results[vset.name] = {"about": vset.about, "status": "failed", "installed": {}, "results": [],
-                                  "reason": f"{type(error).__name__}: {error}"}
+            results[vset.name] = {
+                "about": vset.about,
+                "status": "failed",
+                "installed": {},
+                "results": [],
+                "reason": f"{type(error).__name__}: {error}",
+            }
             print(f"[{index}/{len(chosen)}] {vset.name}: FAILED: {type(error).__name__}: {error}", flush=True)
 
     def measured(index: int, vset: VersionSet) -> None:
         t0 = time.monotonic()
         python, versions, why = install(vset, venvs)
-        entry: dict[str, Any] = {"about": vset.about, "requirements": requirements(vset),
-                                 "resolution": vset.resolution, "frameworks": list(vset.frameworks),
-                                 "servers": list(vset.servers), "tiers": list(vset.tiers),
-                                 "cpus": os.cpu_count()}
+        entry: dict[str, Any] = {
+            "about": vset.about,
+            "requirements": requirements(vset),
+            "resolution": vset.resolution,
+            "frameworks": list(vset.frameworks),
+            "servers": list(vset.servers),
+            "tiers": list(vset.tiers),
+            "cpus": os.cpu_count(),
+        }
         if python is None:
             entry |= {"status": "skipped", "reason": why, "installed": {}, "results": []}
             print(f"[{index}/{len(chosen)}] {vset.name}: skipped: {why}", flush=True)
@@ -316,18 +422,33 @@ def main(argv: list[str] | None = None) -> int:
             problems = recheck(rows, versions)
             failed = [r for r in rows if not r["passed"]]
             status = "passed" if code == 0 and not failed and not problems and rows else "failed"
-            shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio")
-                     if p in versions}
-            entry |= {"status": status, "installed": shown, "seconds": round(time.monotonic() - t0),
-                      "log": log, "exit_code": code, "recheck": problems, "results": rows}
+            shown = {
+                p: versions[p]
+                for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio")
+                if p in versions
+            }
+            entry |= {
+                "status": status,
+                "installed": shown,
+                "seconds": round(time.monotonic() - t0),
+                "log": log,
+                "exit_code": code,
+                "recheck": problems,
+                "results": rows,
+            }
             what = ", ".join(f"{p} {v}" for p, v in shown.items() if p in FRAMEWORKS_PACKAGES)
-            print(f"[{index}/{len(chosen)}] {vset.name} ({what}): {len(rows)} cells, {len(failed)} mismatches"
-                  f"{'' if code == 0 else f', exit {code}'}{f', {len(problems)} recheck' if problems else ''}"
-                  f" ({round(time.monotonic() - t0)} s){'' if status == 'passed' else ' FAILED: see ' + log}",
-                  flush=True)
+            print(
+                f"[{index}/{len(chosen)}] {vset.name} ({what}): {len(rows)} cells, {len(failed)} mismatches"
+                f"{'' if code == 0 else f', exit {code}'}{f', {len(problems)} recheck' if problems else ''}"
+                f" ({round(time.monotonic() - t0)} s){'' if status == 'passed' else ' FAILED: see ' + log}",
+                flush=True,
+            )
             for r in failed[:10]:
-                print(f"    MISMATCH {r['property']} [{r['framework']}-{r['server']}]: expected "
-                      f"{r['expected']!r}, observed {r['observed']!r}", flush=True)
+                print(
+                    f"    MISMATCH {r['property']} [{r['framework']}-{r['server']}]: expected "
+                    f"{r['expected']!r}, observed {r['observed']!r}",
+                    flush=True,
+                )
         results[vset.name] = entry
 
     if args.collect:
@@ -338,8 +459,11 @@ def main(argv: list[str] | None = None) -> int:
                 chosen = [c for c in chosen if c.name != vset.name]
                 continue
             results[vset.name] = entry
-            print(f"[{index}] {vset.name}: {len(entry['results'])} cells recorded, {entry['status']}"
-                  + (f": {', '.join(entry['recheck'])}" if entry["recheck"] else ""), flush=True)
+            print(
+                f"[{index}] {vset.name}: {len(entry['results'])} cells recorded, {entry['status']}"
+                + (f": {', '.join(entry['recheck'])}" if entry["recheck"] else ""),
+                flush=True,
+            )
     else:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             for future in [pool.submit(run, n, s) for n, s in enumerate(chosen, 1)]:
@@ -353,20 +477,31 @@ def main(argv: list[str] | None = None) -> int:
     full = not args.ci and Path(args.sets_file) == SETS and (args.collect or not args.sets)
     missing = [c for c in covered if not c["observed"]]
     failed = [n for n, e in results.items() if e["status"] == "failed"]
-    report = {"sets": results, "skipped": skipped, "changes": covered,
-              "seconds": round(time.monotonic() - started), "collected": args.collect}
+    report = {
+        "sets": results,
+        "skipped": skipped,
+        "changes": covered,
+        "seconds": round(time.monotonic() - started),
+        "collected": args.collect,
+    }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"history: {len(results)} sets in {report['seconds']} s: "
-          f"{sum(e['status'] == 'passed' for e in results.values())} passed, {len(failed)} failed, "
-          f"{len(skipped)} skipped; {sum(c['observed'] for c in covered)}/{len(covered)} declared changes "
-          f"observed on both sides; report: {args.report}", flush=True)
+    print(
+        f"history: {len(results)} sets in {report['seconds']} s: "
+        f"{sum(e['status'] == 'passed' for e in results.values())} passed, {len(failed)} failed, "
+        f"{len(skipped)} skipped; {sum(c['observed'] for c in covered)}/{len(covered)} declared changes "
+        f"observed on both sides; report: {args.report}",
+        flush=True,
+    )
     for name, why in skipped.items():
         print(f"    skipped {name}: {why}", flush=True)
     if full:
         for c in missing:
-            print(f"    NOT OBSERVED {c['property']} ({c['package']} {c['release']}): no passing set "
-                  f"{'before' if c['before'] is None else 'at or after'} it", flush=True)
+            print(
+                f"    NOT OBSERVED {c['property']} ({c['package']} {c['release']}): no passing set "
+                f"{'before' if c['before'] is None else 'at or after'} it",
+                flush=True,
+            )
     if full and not failed and not missing and not args.no_docs:
         from conformance.render import versions_page
 

@@ -28,17 +28,28 @@ taken_key = pytest.StashKey[dict[str, int]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterward")
     group.addoption("--report", metavar="PATH", help="write the JSON report here and print the matrix")
-    group.addoption("--write-docs", metavar="PATH", help="also render the semantics page here when all passed")
+    group.addoption(
+        "--write-docs", metavar="PATH", help="also render the semantics page here when all passed"
+    )
 
 
-def _row(pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed: bool,
-         **extra: Any) -> dict[str, Any]:
+def _row(
+    pair: Pair, tier: str, prop: str, expected: Any, observed: Any, passed: bool, **extra: Any
+) -> dict[str, Any]:
     if pair.flip is not None:  # a wrong probe's row: `passed` False is what its run wants
         extra["flip"] = pair.flip.describe()
     if pair.recipe:
         extra["recipe"] = pair.recipe
-    return {"framework": pair.framework, "server": pair.server, "tier": tier, "property": prop,
-            "expected": expected, "observed": observed, "passed": passed, **extra}
+    return {
+        "framework": pair.framework,
+        "server": pair.server,
+        "tier": tier,
+        "property": prop,
+        "expected": expected,
+        "observed": observed,
+        "passed": passed,
+        **extra,
+    }
 
 
 def resolve(value: Any) -> Any:
@@ -52,8 +63,9 @@ def resolve(value: Any) -> Any:
 def expected(request: pytest.FixtureRequest, pair: Pair) -> Any:
     """The declared value of this test's property for this pair (rules resolved)."""
     prop = request.node.originalname.removeprefix("test_")
-    declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
-                       pair.server)
+    declared = overlay(
+        cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework, pair.server
+    )
     return None if declared is None else resolve(declared.value)
 
 
@@ -72,14 +84,20 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
     prop = request.node.originalname.removeprefix("test_")
 
     def compare(observed: Any, **extra: Any) -> None:
-        declared = overlay(cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework,
-                           pair.server)
+        declared = overlay(
+            cell(prop, pair.framework, pair.server), pair.recipe, prop, pair.framework, pair.server
+        )
         assert declared is not None, f"{prop} has no declared cell for {pair}"
         expected = resolve(declared.value)
         shown = expected if expected == declared.value else f"{declared.value[1:]} = {expected}"
-        problems = [] if agrees(observed, expected, declared.tolerance) else [
-            f"declared {shown!r}, observed {observed!r}"
-            + (f" (tolerance ±{declared.tolerance:g})" if declared.tolerance else "")]
+        problems = (
+            []
+            if agrees(observed, expected, declared.tolerance)
+            else [
+                f"declared {shown!r}, observed {observed!r}"
+                + (f" (tolerance ±{declared.tolerance:g})" if declared.tolerance else "")
+            ]
+        )
         for key, want in declared.also.items():
             got = extra.get(key, "not reported")
             if got != want:
@@ -89,9 +107,11 @@ def check(request: pytest.FixtureRequest, pair: Pair) -> Callable[..., None]:
         if declared.also:
             extra["also_expected"] = declared.also
         request.node.user_properties.append(
-            (KEY, _row(pair, "semantics", prop, shown, observed, not problems, **extra)))
-        assert not problems, (f"{prop} [{pair}]: {'; '.join(problems)}"
-                              f" (see {declared.source or 'conformance/expected.toml'})")
+            (KEY, _row(pair, "semantics", prop, shown, observed, not problems, **extra))
+        )
+        assert not problems, (
+            f"{prop} [{pair}]: {'; '.join(problems)} (see {declared.source or 'conformance/expected.toml'})"
+        )
 
     return compare
 
@@ -103,8 +123,19 @@ def metric(request: pytest.FixtureRequest) -> Callable[..., bool]:
     def record_metric(pair: Pair, name: str, observed: Any, expected: Any = None, **extra: Any) -> bool:
         passed = expected is None or observed == expected
         request.node.user_properties.append(
-            (KEY, _row(pair, "reliability", name, "-" if expected is None else expected, observed, passed,
-                       **extra)))
+            (
+                KEY,
+                _row(
+                    pair,
+                    "reliability",
+                    name,
+                    "-" if expected is None else expected,
+                    observed,
+                    passed,
+                    **extra,
+                ),
+            )
+        )
         return passed
 
     return record_metric
@@ -123,17 +154,41 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         reason = reason.removeprefix("Skipped: ")
         if marker is not None and reason.startswith(NOT_APPLICABLE):
-            report.user_properties.append((KEY, _row(pair, "contract", _prop(item), "pass", "n/a", True,
-                                                     clause=marker.args[0],
-                                                     reason=reason.removeprefix(NOT_APPLICABLE))))
+            report.user_properties.append(
+                (
+                    KEY,
+                    _row(
+                        pair,
+                        "contract",
+                        _prop(item),
+                        "pass",
+                        "n/a",
+                        True,
+                        clause=marker.args[0],
+                        reason=reason.removeprefix(NOT_APPLICABLE),
+                    ),
+                )
+            )
         return report
     mine = [row for key, row in report.user_properties if key == KEY]
     message = report.longreprtext.strip().splitlines()[-1][:300] if report.failed else ""
     prop = _prop(item)
     if marker is not None and not mine:
-        report.user_properties.append((KEY, _row(pair, "contract", prop, "pass",
-                                                 "pass" if report.passed else "fail", report.passed,
-                                                 clause=marker.args[0], message=message)))
+        report.user_properties.append(
+            (
+                KEY,
+                _row(
+                    pair,
+                    "contract",
+                    prop,
+                    "pass",
+                    "pass" if report.passed else "fail",
+                    report.passed,
+                    clause=marker.args[0],
+                    message=message,
+                ),
+            )
+        )
     elif report.failed and all(row["passed"] for row in mine):
         # No row explains this failure (none recorded yet, or the test failed after recording
         # rows that passed, or in its teardown): it becomes a failing row of its own, so the
@@ -146,8 +201,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _prop(item: pytest.Item) -> str:
     """A test's row name: the behaviour it pins, and its parameters other than the pair."""
-    extra = [str(v) for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
-             if k not in ("pair", "server", "framework", "repetition")]
+    extra = [
+        str(v)
+        for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
+        if k not in ("pair", "server", "framework", "repetition")
+    ]
     return item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
 
 
@@ -165,7 +223,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     # user_properties ride on every phase's report: take each row once, in the order recorded.
     ours = [row for key, row in report.user_properties if key == KEY]
     taken = config.stash[taken_key]
-    fresh = ours[taken.get(report.nodeid, 0):]
+    fresh = ours[taken.get(report.nodeid, 0) :]
     taken[report.nodeid] = len(ours)
     rows = config.stash[rows_key]
     tw = config.pluginmanager.get_plugin("terminalreporter")
@@ -176,8 +234,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             if "flip" in row:
                 flipped = not row["passed"] and not str(row["observed"]).startswith("error")
                 mark = f"{'flipped' if flipped else 'NOT FLIPPED'} by {row['flip']}"
-            tw.write_line(f"[{len(rows):4d}] {row['framework']}-{row['server']:<9} {row['tier']:<9} "
-                          f"{row['property']}: {render.short(row['observed'])} {mark}")
+            tw.write_line(
+                f"[{len(rows):4d}] {row['framework']}-{row['server']:<9} {row['tier']:<9} "
+                f"{row['property']}: {render.short(row['observed'])} {mark}"
+            )
 
 
 _config: pytest.Config | None = None
@@ -193,7 +253,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     path = config.getoption("--report")
     if not path or hasattr(config, "workerinput"):
         return
-    rows = sorted(config.stash[rows_key], key=lambda r: (r["tier"], r["property"], r["framework"], r["server"]))
+    rows = sorted(
+        config.stash[rows_key], key=lambda r: (r["tier"], r["property"], r["framework"], r["server"])
+    )
     rows += _declared_na(config, rows)
     report = {"versions": render.versions(), "results": rows}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -207,16 +269,22 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tw.write_line(line)
     failed = [r for r in rows if not r["passed"]]
     for r in failed:
-        tw.write_line(f"MISMATCH {r['tier']} {r['property']} [{r['framework']}-{r['server']}]: "
-                      f"expected {r['expected']!r}, observed {r['observed']!r}"
-                      + (f" (clause {r['clause']})" if r.get("clause") else ""), red=True)
+        tw.write_line(
+            f"MISMATCH {r['tier']} {r['property']} [{r['framework']}-{r['server']}]: "
+            f"expected {r['expected']!r}, observed {r['observed']!r}"
+            + (f" (clause {r['clause']})" if r.get("clause") else ""),
+            red=True,
+        )
     broken = sorted({r["clause"] for r in failed if r.get("clause")})
     if broken:
         tw.write_line(f"Clauses broken: {', '.join(broken)} (see shared/SPEC.md)", red=True, bold=True)
     tw.write_line(f"{len(rows)} cells, {len(failed)} mismatches; report: {path}")
     if exitstatus != 0 and not failed:
-        tw.write_line(f"pytest failed (exit {int(exitstatus)}) outside any cell: see the failures above",
-                      red=True, bold=True)
+        tw.write_line(
+            f"pytest failed (exit {int(exitstatus)}) outside any cell: see the failures above",
+            red=True,
+            bold=True,
+        )
     docs = config.getoption("--write-docs")
     if docs and not failed and exitstatus == 0:
         page = render.semantics_page()  # the reliability page is written by `python -m reliability`
@@ -239,8 +307,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cells declared not applicable or by construction are reported with their reason; on a full
     run, a declared cell that no test measured is a mismatch, so no cell is ever silently empty."""
-    seen = {(r["framework"], r["server"]) for r in rows
-            if r["tier"] == "semantics" and r["framework"] in FRAMEWORKS}
+    seen = {
+        (r["framework"], r["server"])
+        for r in rows
+        if r["tier"] == "semantics" and r["framework"] in FRAMEWORKS
+    }
     measured = {(r["framework"], r["server"], r["property"]) for r in rows}
     full = not config.getoption("keyword") and not config.getoption("markexpr")
     out = []
@@ -252,6 +323,14 @@ def _declared_na(config: pytest.Config, rows: list[dict[str, Any]]) -> list[dict
                 reason = declared.unmeasured_reason
                 out.append(_row(pair, "semantics", prop.name, reason, reason, True))
             elif full and (framework, server, prop.name) not in measured:
-                out.append(_row(pair, "semantics", prop.name, declared.value if declared else "declared",
-                                "not measured", False))
+                out.append(
+                    _row(
+                        pair,
+                        "semantics",
+                        prop.name,
+                        declared.value if declared else "declared",
+                        "not measured",
+                        False,
+                    )
+                )
     return out

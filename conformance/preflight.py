@@ -65,22 +65,33 @@ def check_app(app: str) -> str | None:
     """None when `app` imports to something that looks like an ASGI app; else the one-line problem."""
     env = {**os.environ}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
-    run = subprocess.run([sys.executable, "-c", _PROBE, app], cwd=app_dir(), env=env, capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", _PROBE, app],
+        cwd=app_dir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     try:
         found = json.loads(run.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        return (f"--app {app}: importing it ended the interpreter ({run.returncode}): "
-                f"{run.stderr.strip()[-300:]}")
+        return (
+            f"--app {app}: importing it ended the interpreter ({run.returncode}): {run.stderr.strip()[-300:]}"
+        )
     if found["problem"] == "import":
         where = ", ".join(found["path"])
-        return (f"--app {app}: cannot import it ({found['error']}); "
-                f"looked in {where} (and the installed packages)")
+        return (
+            f"--app {app}: cannot import it ({found['error']}); "
+            f"looked in {where} (and the installed packages)"
+        )
     if found["problem"] == "attr":
         return f"--app {app}: {found['error']} (it has: {', '.join(found['names']) or 'nothing public'})"
     if found["problem"] == "asgi":
-        return (f"--app {app}: {found['error']} is not an ASGI app "
-                "(an async callable taking scope, receive, send)")
+        return (
+            f"--app {app}: {found['error']} is not an ASGI app "
+            "(an async callable taking scope, receive, send)"
+        )
     return None
 
 
@@ -91,7 +102,7 @@ def check_ready(app: str, server: str, timeout: float = 30.0) -> str | None:
         LiveServer(app, server, log_path=log, ready_timeout=timeout).start().stop()
     except ServerFailed as error:
         first = str(error).splitlines()[0]
-        said = first[first.find(" not ready"):] if " not ready" in first else first[first.find(" exited"):]
+        said = first[first.find(" not ready") :] if " not ready" in first else first[first.find(" exited") :]
         return f"--app {app} under {server}:{said} (server log: {log})"
     return None
 
@@ -99,10 +110,16 @@ def check_ready(app: str, server: str, timeout: float = 30.0) -> str | None:
 def configuration(smtp_port: int, log: str | None, events: str | None) -> str:
     """What an app started by hand must be told, in the shell's words."""
     lines = ["AFTERWARD_SMTP_HOST=127.0.0.1", f"AFTERWARD_SMTP_PORT={smtp_port}"]
-    lines.append(f"AFTERWARD_LOG_PATH={log}" if log else
-                 "AFTERWARD_LOG_PATH=...   (give the same path with --log, or the log checks are n/a)")
-    lines.append(f"AFTERWARD_EVENTS={events}" if events else
-                 "AFTERWARD_EVENTS=...     (give the same path with --events, or the event checks are n/a)")
+    lines.append(
+        f"AFTERWARD_LOG_PATH={log}"
+        if log
+        else "AFTERWARD_LOG_PATH=...   (give the same path with --log, or the log checks are n/a)"
+    )
+    lines.append(
+        f"AFTERWARD_EVENTS={events}"
+        if events
+        else "AFTERWARD_EVENTS=...     (give the same path with --events, or the event checks are n/a)"
+    )
     return "\n".join(f"    {line}" for line in lines)
 
 
@@ -115,8 +132,10 @@ def check_url(url: str, smtp_port: int, wait: float) -> str | None:
         with socket.create_server(("127.0.0.1", smtp_port)):
             pass
     except OSError as error:
-        return (f"--smtp-port {smtp_port}: cannot listen on 127.0.0.1:{smtp_port} for the SMTP sink "
-                f"({error.strerror or error}); free it or pick another port with --smtp-port")
+        return (
+            f"--smtp-port {smtp_port}: cannot listen on 127.0.0.1:{smtp_port} for the SMTP sink "
+            f"({error.strerror or error}); free it or pick another port with --smtp-port"
+        )
     deadline, last = time.monotonic() + wait, "nothing (no connection yet)"
     while True:
         try:
@@ -135,8 +154,11 @@ def check_url(url: str, smtp_port: int, wait: float) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.preflight", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.preflight",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--url", help="an app already running: wait for it instead of starting one")
     parser.add_argument("--smtp-port", type=int, default=8025)
@@ -146,18 +168,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("app", nargs="*", metavar="MODULE:ATTR")
     args = parser.parse_args(argv)
     if args.url:
-        print(f"Checking the app at {args.url} against shared/SPEC.md's contract. Start it (in another "
-              f"terminal) with:\n{configuration(args.smtp_port, args.log, args.events)}\n"
-              f"Waiting up to {args.wait:g} s for GET {args.url.rstrip('/')}/health to answer 200 ...",
-              flush=True)
+        print(
+            f"Checking the app at {args.url} against shared/SPEC.md's contract. Start it (in another "
+            f"terminal) with:\n{configuration(args.smtp_port, args.log, args.events)}\n"
+            f"Waiting up to {args.wait:g} s for GET {args.url.rstrip('/')}/health to answer 200 ...",
+            flush=True,
+        )
         problem = check_url(args.url, args.smtp_port, args.wait)
         if problem:
             print(problem, file=sys.stderr)
         return 2 if problem else 0
     problems = [p for app in args.app for p in [check_app(app)] if p]
     if not problems:  # an app that imports must also come up, once, under each server
-        problems = [p for app in args.app for s in args.server or SERVERS
-                    for p in [check_ready(app, s, args.wait)] if p]
+        problems = [
+            p
+            for app in args.app
+            for s in args.server or SERVERS
+            for p in [check_ready(app, s, args.wait)]
+            if p
+        ]
     for problem in problems:
         print(problem, file=sys.stderr)
     return 2 if problems else 0

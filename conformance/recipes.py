@@ -86,10 +86,21 @@ def recipes() -> dict[str, Recipe]:
 @cache
 def load(table: Path) -> dict[str, Recipe]:
     data = tomllib.loads(table.read_text(encoding="utf-8"))
-    return {name: Recipe(name, body["title"], tuple(body["frameworks"]), body.get("file", ""),
-                         tuple(body.get("servers", ())), body.get("apply", ""), body.get("add", ""),
-                         body.get("tasks", ""), tuple(body.get("server_args", ())), body.get("claims", {}))
-            for name, body in data.items()}
+    return {
+        name: Recipe(
+            name,
+            body["title"],
+            tuple(body["frameworks"]),
+            body.get("file", ""),
+            tuple(body.get("servers", ())),
+            body.get("apply", ""),
+            body.get("add", ""),
+            body.get("tasks", ""),
+            tuple(body.get("server_args", ())),
+            body.get("claims", {}),
+        )
+        for name, body in data.items()
+    }
 
 
 def overlay(declared: Cell | None, recipe: str, prop: str, framework: str, server: str) -> Cell | None:
@@ -97,8 +108,12 @@ def overlay(declared: Cell | None, recipe: str, prop: str, framework: str, serve
     claim = recipes()[recipe].claim(prop, framework, server) if recipe else None
     if claim is None or declared is None:
         return declared
-    return replace(declared, value=claim["value"], why=claim.get("why", ""),
-                   also={**declared.also, **claim.get("also", {})})
+    return replace(
+        declared,
+        value=claim["value"],
+        why=claim.get("why", ""),
+        also={**declared.also, **claim.get("also", {})},
+    )
 
 
 def check_table(table: dict[str, Recipe] | None = None) -> list[str]:
@@ -109,8 +124,9 @@ def check_table(table: dict[str, Recipe] | None = None) -> list[str]:
             problems.append(f"{recipe.name}: no file {recipe.path.relative_to(REPO)}")
         if not (recipe.apply or recipe.add or recipe.tasks or recipe.server_args):
             problems.append(f"{recipe.name}: applied in no way (apply, add, tasks or server_args)")
-        problems += [f"{recipe.name}: unknown framework {f}" for f in recipe.frameworks
-                     if f not in FRAMEWORKS]
+        problems += [
+            f"{recipe.name}: unknown framework {f}" for f in recipe.frameworks if f not in FRAMEWORKS
+        ]
         problems += [f"{recipe.name}: unknown server {s}" for s in recipe.servers if s not in SERVERS]
         if not recipe.claims:
             problems.append(f"{recipe.name}: claims nothing")
@@ -127,19 +143,29 @@ def check_table(table: dict[str, Recipe] | None = None) -> list[str]:
                 if declared is None or not declared.measured:
                     problems.append(f"{recipe.name}: {prop} is not measured on {framework}-{server}")
                 elif claim["value"] == declared.value and not (
-                        set(claim.get("also", {}).items()) - set(declared.also.items())):
-                    problems.append(f"{recipe.name}: claim on {prop} [{framework}-{server}] is the declared "
-                                    f"value; a recipe claims only what it changes")
+                    set(claim.get("also", {}).items()) - set(declared.also.items())
+                ):
+                    problems.append(
+                        f"{recipe.name}: claim on {prop} [{framework}-{server}] is the declared "
+                        f"value; a recipe claims only what it changes"
+                    )
     return problems
 
 
 def verify(recipe: Recipe, rows: list[dict[str, Any]]) -> list[str]:
     """Failures of one recipe's run: mismatches, and claimed cells with no passing row."""
-    problems = [f"{r['property']} [{r['framework']}-{r['server']}]: expected {r['expected']!r}, "
-                f"observed {r['observed']!r}" for r in rows if not r["passed"]]
+    problems = [
+        f"{r['property']} [{r['framework']}-{r['server']}]: expected {r['expected']!r}, "
+        f"observed {r['observed']!r}"
+        for r in rows
+        if not r["passed"]
+    ]
     passed = {(r["property"], r["framework"], r["server"]) for r in rows if r["passed"]}
-    problems += [f"{p} [{f}-{s}]: claimed, not measured" for p, f, s in recipe.claimed_cells()
-                 if (p, f, s) not in passed]
+    problems += [
+        f"{p} [{f}-{s}]: claimed, not measured"
+        for p, f, s in recipe.claimed_cells()
+        if (p, f, s) not in passed
+    ]
     return problems
 
 
@@ -153,12 +179,17 @@ def run(recipe: Recipe, report: Path) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.recipes", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recipe", action="append", default=[],
-                        choices=sorted(load(RECIPES)) + sorted(load(WRONG)))
-    parser.add_argument("--wrong", action="store_true",
-                        help=f"run {WRONG.name}: every recipe there must fail")
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.recipes",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--recipe", action="append", default=[], choices=sorted(load(RECIPES)) + sorted(load(WRONG))
+    )
+    parser.add_argument(
+        "--wrong", action="store_true", help=f"run {WRONG.name}: every recipe there must fail"
+    )
     parser.add_argument("--report", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.wrong:
@@ -176,23 +207,34 @@ def main(argv: list[str] | None = None) -> int:
             rows = run(recipe, Path(tmp) / f"{name}.json")
             problems = verify(recipe, rows)
             failed += bool(problems)
-            out[name] = {"pairs": [f"{f}-{s}" for f, s in recipe.pairs()], "cells": len(rows),
-                         "claimed": [f"{p} [{f}-{s}]" for p, f, s in recipe.claimed_cells()],
-                         "problems": problems, "seconds": round(time.monotonic() - begun)}
+            out[name] = {
+                "pairs": [f"{f}-{s}" for f, s in recipe.pairs()],
+                "cells": len(rows),
+                "claimed": [f"{p} [{f}-{s}]" for p, f, s in recipe.claimed_cells()],
+                "problems": problems,
+                "seconds": round(time.monotonic() - begun),
+            }
             for line in problems:
                 print(f"{'caught' if args.wrong else 'RECIPE'} {name}: {line}")
-            print(f"recipe {name}: {'FAILED' if problems else 'ok'}, {len(rows)} cells on "
-                  f"{len(recipe.pairs())} pairs, {len(recipe.claimed_cells())} claimed "
-                  f"({time.monotonic() - begun:.0f} s)")
+            print(
+                f"recipe {name}: {'FAILED' if problems else 'ok'}, {len(rows)} cells on "
+                f"{len(recipe.pairs())} pairs, {len(recipe.claimed_cells())} claimed "
+                f"({time.monotonic() - begun:.0f} s)"
+            )
     args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps({"recipes": out, "seconds": round(time.monotonic() - started)},
-                                      indent=1) + "\n")
+    args.report.write_text(
+        json.dumps({"recipes": out, "seconds": round(time.monotonic() - started)}, indent=1) + "\n"
+    )
     if args.wrong:
-        print(f"{failed}/{len(out)} wrong recipes caught ({time.monotonic() - started:.0f} s); "
-              f"report: {args.report}")
+        print(
+            f"{failed}/{len(out)} wrong recipes caught ({time.monotonic() - started:.0f} s); "
+            f"report: {args.report}"
+        )
         return 0 if failed == len(out) else 1
-    print(f"{len(out) - failed}/{len(out)} recipes change exactly what they claim "
-          f"({time.monotonic() - started:.0f} s); report: {args.report}")
+    print(
+        f"{len(out) - failed}/{len(out)} recipes change exactly what they claim "
+        f"({time.monotonic() - started:.0f} s); report: {args.report}"
+    )
     return 1 if failed else 0
 
 

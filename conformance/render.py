@@ -10,11 +10,35 @@ from conformance.declared import changes, changes_for, properties
 from conformance.flips import flip_for
 from shared.servers import FRAMEWORKS, SERVERS
 
-__all__ = ["PACKAGES", "changed_in", "differences", "matrix", "semantics_page", "short", "versions",
-           "versions_page", "with_differences"]
+__all__ = [
+    "PACKAGES",
+    "changed_in",
+    "differences",
+    "matrix",
+    "semantics_page",
+    "short",
+    "versions",
+    "versions_page",
+    "with_differences",
+]
 
-PACKAGES = ("fastapi", "starlette", "litestar", "quart", "uvicorn", "hypercorn", "h11", "httptools", "uvloop",
-            "granian", "anyio", "aiosmtplib", "aiosmtpd", "email-validator", "httpx")
+PACKAGES = (
+    "fastapi",
+    "starlette",
+    "litestar",
+    "quart",
+    "uvicorn",
+    "hypercorn",
+    "h11",
+    "httptools",
+    "uvloop",
+    "granian",
+    "anyio",
+    "aiosmtplib",
+    "aiosmtpd",
+    "email-validator",
+    "httpx",
+)
 
 
 def versions() -> dict[str, str]:
@@ -61,15 +85,21 @@ def _abbreviation(pair: str) -> str:
 
 
 #: Long values in the terminal's matrix, and what they are shortened to.
-ABBREVIATIONS = {"event loop": "loop", "worker thread": "thread", "unbounded": "unbnd",
-                 "response only": "resp", "handler only": "handlr", "by construction": "constr",
-                 "endpoint fails (500)": "fails",
-                 "function: before, request: after": "f<t<r"}
+ABBREVIATIONS = {
+    "event loop": "loop",
+    "worker thread": "thread",
+    "unbounded": "unbnd",
+    "response only": "resp",
+    "handler only": "handlr",
+    "by construction": "constr",
+    "endpoint fails (500)": "fails",
+    "function: before, request: after": "f<t<r",
+}
 
 
 def _fit(text: str, width: int = CELL) -> str:
     text = ABBREVIATIONS.get(text, text)
-    return text if len(text) <= width else text[:width - 1] + "~"
+    return text if len(text) <= width else text[: width - 1] + "~"
 
 
 def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
@@ -102,15 +132,16 @@ def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
         per_block -= per_block % servers
     lines: list[str] = []
     for start in range(0, len(pairs), per_block):
-        block = pairs[start:start + per_block]
+        block = pairs[start : start + per_block]
         header = " " * label + " " + " ".join(_abbreviation(p).rjust(CELL) for p in block)
-        lines += ["" if start else header[:0], header, "-" * len(header)][0 if start else 1:]
+        lines += ["" if start else header[:0], header, "-" * len(header)][0 if start else 1 :]
         for name in names:
             lines.append(name.ljust(label) + " " + " ".join(text(cells[name, p]).rjust(CELL) for p in block))
-    legend = ["C = contract tier, S = semantics tier; x! = observed x, not as declared; ~ = cut;",
-              *(f"{_abbreviation(p)} = {p}" for p in pairs),
-              *(f"{v} = {k}" for k, v in ABBREVIATIONS.items()
-                if any(short(r["observed"]) == k for r in rows))]
+    legend = [
+        "C = contract tier, S = semantics tier; x! = observed x, not as declared; ~ = cut;",
+        *(f"{_abbreviation(p)} = {p}" for p in pairs),
+        *(f"{v} = {k}" for k, v in ABBREVIATIONS.items() if any(short(r["observed"]) == k for r in rows)),
+    ]
     line = ""
     for part in legend:
         if line and len(line) + len(part) + 2 > width:
@@ -151,12 +182,28 @@ def semantics_page() -> str:
         for f in FRAMEWORKS:
             for s in SERVERS:
                 c = prop.cell(f, s)
-                row.append("" if c is None else "n/a" if c.na else "by construction" if c.by_construction
-                           else _md_value(c.value))
+                row.append(
+                    ""
+                    if c is None
+                    else "n/a"
+                    if c.na
+                    else "by construction"
+                    if c.by_construction
+                    else _md_value(c.value)
+                )
         out.append(f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + " |")
     for prop in props.values():
-        out += ["", f"## {prop.name}", "", prop.meaning.strip(), "", f"Values: {prop.values.strip()}", "",
-                changed_in(prop.name), ""]
+        out += [
+            "",
+            f"## {prop.name}",
+            "",
+            prop.meaning.strip(),
+            "",
+            f"Values: {prop.values.strip()}",
+            "",
+            changed_in(prop.name),
+            "",
+        ]
         if prop.tolerance:
             out += [f"Tolerance: ±{prop.tolerance:g}", ""]
         out += ["| framework | server | value | why | source | wrong probe |", "|---|---|---|---|---|---|"]
@@ -184,8 +231,12 @@ def differences() -> str:
     out = ["| property | " + " | ".join(FRAMEWORKS) + " |", "|---|" + "---|" * len(FRAMEWORKS)]
     for prop in properties().values():
         cells = {(f, s): prop.cell(f, s) for f in FRAMEWORKS for s in SERVERS}
-        shown = {k: ("n/a" if c is None or c.na else "by construction" if c.by_construction
-                     else _md_value(c.value)) for k, c in cells.items()}
+        shown = {
+            k: (
+                "n/a" if c is None or c.na else "by construction" if c.by_construction else _md_value(c.value)
+            )
+            for k, c in cells.items()
+        }
         measured = {v for v in shown.values() if v not in ("n/a", "by construction")}
         if len(measured) < 2:
             continue
@@ -200,7 +251,6 @@ def differences() -> str:
     return "\n".join([README_BLOCK[0], *out, README_BLOCK[1]])
 
 
-
 def with_differences(readme: str) -> str:
     """README with its generated block replaced by the current one."""
     start, end = readme.index(README_BLOCK[0]), readme.index(README_BLOCK[1]) + len(README_BLOCK[1])
@@ -211,8 +261,7 @@ def changed_in(prop: str) -> str:
     """The semantics page's line on a property's history, linked to its timeline."""
     found = [c for c in changes() if c.property == prop]
     if not found:
-        return ("Changed in: no change declared across the measured releases "
-                "([versions](versions.md)).")
+        return "Changed in: no change declared across the measured releases ([versions](versions.md))."
     steps = sorted({f"{c.package} {c.release}" for c in found}, key=lambda t: (t.split()[0], _version(t)))
     return f"Changed in: {', '.join(steps)} ([timeline](versions.md#{prop}))."
 
@@ -259,8 +308,15 @@ def versions_page(observed: dict[str, Any]) -> str:
         "environment of its own (Python 3.11) and measured with the semantics tier, each cell checked",
         "against the value declared for the installed releases; a mismatch fails the run. For every",
         "change, the sets on either side of its release observed the old and the new value.",
-        *(["", "This record was assembled (`--collect`) from each set's last measurement, every cell's",
-            "verdict taken again from the tables as they are now."] if observed.get("collected") else []),
+        *(
+            [
+                "",
+                "This record was assembled (`--collect`) from each set's last measurement, every cell's",
+                "verdict taken again from the tables as they are now.",
+            ]
+            if observed.get("collected")
+            else []
+        ),
         "",
         "## Sets measured",
         "",
@@ -269,8 +325,9 @@ def versions_page(observed: dict[str, Any]) -> str:
     ]
     for name, entry in sets.items():
         releases = ", ".join(f"{p} {v}" for p, v in entry.get("installed", {}).items()) or "-"
-        result = entry["status"] + (f": {entry['reason']}" if entry.get("reason") else
-                                    f", {entry.get('cells', 0)} cells")
+        result = entry["status"] + (
+            f": {entry['reason']}" if entry.get("reason") else f", {entry.get('cells', 0)} cells"
+        )
         out.append(f"| `{name}` | {releases} | {_pipes(result)} | {_pipes(entry.get('about', ''))} |")
     for name, why in observed.get("skipped", {}).items():
         if name not in sets:
@@ -281,10 +338,14 @@ def versions_page(observed: dict[str, Any]) -> str:
         out += ["", f"## {prop}", "", meaning, ""]
         for framework in dict.fromkeys(f for c in changes() if c.property == prop for f in c.frameworks):
             out += [f"**{framework}**: {_steps(prop, framework, None)}", ""]
-        out += ["| release | before → after | what changed | observed before | observed at |",
-                "|---|---|---|---|---|"]
-        for c in sorted((c for c in changes() if c.property == prop), key=lambda c: (c.package, _version(
-                f"x {c.release}"))):
+        out += [
+            "| release | before → after | what changed | observed before | observed at |",
+            "|---|---|---|---|---|",
+        ]
+        for c in sorted(
+            (c for c in changes() if c.property == prop),
+            key=lambda c: (c.package, _version(f"x {c.release}")),
+        ):
             seen = by_change.get((c.property, c.package, c.release), {})
 
             def side(key: str) -> str:
@@ -293,6 +354,8 @@ def versions_page(observed: dict[str, Any]) -> str:
                     return "not observed"
                 return f"`{short(found['observed'])}` ({found['set']})"
 
-            out.append(f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
-                       f"{_pipes(c.why.strip())} | {side('before')} | {side('after')} |")
+            out.append(
+                f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
+                f"{_pipes(c.why.strip())} | {side('before')} | {side('after')} |"
+            )
     return "\n".join(out) + "\n"

@@ -34,8 +34,10 @@ class Sentence:
 
 def sentences() -> list[Sentence]:
     rows = tomllib.loads(TABLE.read_text(encoding="utf-8"))["sentence"]
-    return [Sentence(str(r.pop("clause")), r.pop("text"), tuple(r.pop("tests", ())), r.pop("unobservable", ""), r)
-            for r in rows]
+    return [
+        Sentence(str(r.pop("clause")), r.pop("text"), tuple(r.pop("tests", ())), r.pop("unobservable", ""), r)
+        for r in rows
+    ]
 
 
 def spec_text() -> str:
@@ -49,8 +51,11 @@ def contract_tests() -> dict[str, str]:
     for node in ast.parse(TESTS.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             for deco in node.decorator_list:
-                if (isinstance(deco, ast.Call) and ast.unparse(deco.func) == "pytest.mark.clause"
-                        and isinstance(deco.args[0], ast.Constant)):
+                if (
+                    isinstance(deco, ast.Call)
+                    and ast.unparse(deco.func) == "pytest.mark.clause"
+                    and isinstance(deco.args[0], ast.Constant)
+                ):
                     found[node.name.removeprefix("test_")] = str(deco.args[0].value)
     return found
 

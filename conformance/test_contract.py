@@ -20,8 +20,14 @@ import pytest
 
 from conformance.fixtures import TUNED, Live, fresh_address
 from shared.sink import SmtpSink
-from shared.spec import (INVALID_INPUT, MAX_QUERY_LENGTH, NOTIFICATION_MESSAGE, NOTIFICATION_SUBJECT,
-                         SENT_MESSAGE, log_line)
+from shared.spec import (
+    INVALID_INPUT,
+    MAX_QUERY_LENGTH,
+    NOTIFICATION_MESSAGE,
+    NOTIFICATION_SUBJECT,
+    SENT_MESSAGE,
+    log_line,
+)
 
 #: A correct app answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
@@ -34,8 +40,9 @@ def notify(live: Live, address: str, timeout: float = DEADLINE, **params: str) -
 
 @pytest.mark.clause("1")
 @pytest.mark.parametrize("sender", ["default", "sync", "async"])
-def test_accepted_request_is_answered_200_with_the_spec_body(live: Live, sink: SmtpSink, address: str,
-                                                            sender: str) -> None:
+def test_accepted_request_is_answered_200_with_the_spec_body(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 1: `POST /send-notification/{email}` answers 200 and the spec's JSON body, as JSON."""
     response = notify(live, address, **({} if sender == "default" else {"sender": sender}))
     assert response.status_code == 200, response.text
@@ -62,8 +69,9 @@ def test_exactly_one_email_reaches_the_recipient(fresh_live: Live, sink: SmtpSin
 
 @pytest.mark.clause("2")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_log_entry_is_written_before_the_email_is_sent(live: Live, sink: SmtpSink, address: str,
-                                                       sender: str) -> None:
+def test_log_entry_is_written_before_the_email_is_sent(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 2: with `q`, the log line is in the log by the time the e-mail reaches SMTP."""
     q = f"order-{address.partition('@')[0]}"
     gate = sink.hold(address)
@@ -78,16 +86,19 @@ def test_log_entry_is_written_before_the_email_is_sent(live: Live, sink: SmtpSin
 
 @pytest.mark.clause("5")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_client_has_the_answer_while_the_email_is_still_held(live: Live, sink: SmtpSink, address: str,
-                                                             sender: str) -> None:
+def test_client_has_the_answer_while_the_email_is_still_held(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 5: the whole answer reaches the client while the e-mail task is still held."""
     gate = sink.hold(address)
     try:
         try:
             response = notify(live, address, sender=sender)
         except httpx.TimeoutException:
-            pytest.fail(f"no answer within {DEADLINE:g} s while the e-mail was held: "
-                        "the app answers only after its task")
+            pytest.fail(
+                f"no answer within {DEADLINE:g} s while the e-mail was held: "
+                "the app answers only after its task"
+            )
         assert response.status_code == 200
         assert response.json() == SENT_MESSAGE
         try:  # the answer came while the gate held every reply: now the e-mail must be on its way
@@ -101,7 +112,9 @@ def test_client_has_the_answer_while_the_email_is_still_held(live: Live, sink: S
 
 @pytest.mark.clause("6")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_sender_does_not_delay_a_concurrent_request(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+def test_sender_does_not_delay_a_concurrent_request(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clauses 4 and 6: while a sender waits on SMTP, another request is answered: the `def` sender
     off the event loop, the `async def` one (aiosmtplib) without blocking it. A blocking call
     inside `async def`, or a `def` sender run on the loop, fails this."""
@@ -113,8 +126,10 @@ def test_sender_does_not_delay_a_concurrent_request(live: Live, sink: SmtpSink, 
             try:
                 health = client.get("/health")
             except httpx.TimeoutException:
-                pytest.fail(f"a concurrent request waited for the {SENDER_NAMES[sender]} sender: "
-                            "it blocks the event loop")
+                pytest.fail(
+                    f"a concurrent request waited for the {SENDER_NAMES[sender]} sender: "
+                    "it blocks the event loop"
+                )
         assert health.status_code == 200
     finally:
         gate.release()
@@ -148,8 +163,9 @@ BAD_INPUTS = {
 
 @pytest.mark.clause("8")
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_is_refused_with_422_and_nothing_is_sent(live: Live, sink: SmtpSink, address: str,
-                                                           case: str) -> None:
+def test_bad_input_is_refused_with_422_and_nothing_is_sent(
+    live: Live, sink: SmtpSink, address: str, case: str
+) -> None:
     """Clause 8: bad input gets 422 naming the field; nothing is sent or logged."""
     email, params, field = BAD_INPUTS[case]
     token = address.partition("@")[0]
@@ -189,8 +205,9 @@ def test_concurrent_requests_each_get_one_email(live: Live, sink: SmtpSink) -> N
         except BaseException as error:  # collected, re-raised below
             errors.append(error)
 
-    threads = [threading.Thread(target=send, args=(a, ("sync", "async")[i % 2]))
-               for i, a in enumerate(addresses)]
+    threads = [
+        threading.Thread(target=send, args=(a, ("sync", "async")[i % 2])) for i, a in enumerate(addresses)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -215,8 +232,9 @@ def barrier(live: Live, sink: SmtpSink) -> None:
 
 @pytest.mark.clause("2")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_log_entry_is_written_once_as_the_spec_words_it(live: Live, sink: SmtpSink, address: str,
-                                                       sender: str) -> None:
+def test_log_entry_is_written_once_as_the_spec_words_it(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 2: the log holds the line `found query: <q>`, exactly once per request."""
     q = f"Grüße ☃ {address.partition('@')[0]}"
     assert notify(live, address, q=q, sender=sender).status_code == 200
@@ -234,7 +252,7 @@ def test_no_log_entry_without_a_query(live: Live, sink: SmtpSink, address: str, 
     assert notify(live, address, **({} if q is None else {"q": q})).status_code == 200
     sink.wait_for(address)
     barrier(live, sink)
-    added = live.log_lines()[len(before):]
+    added = live.log_lines()[len(before) :]
     assert len(added) == 1, f"lines logged for a request without a query: {added[:-1]!r}"
 
 
@@ -243,7 +261,9 @@ def test_no_log_entry_without_a_query(live: Live, sink: SmtpSink, address: str, 
 
 @pytest.mark.clause("3")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_email_has_the_spec_envelope_and_headers(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+def test_email_has_the_spec_envelope_and_headers(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 3: to the address alone, from `AFTERWARD_MAIL_FROM` (default `afterward@localhost`),
     subject `Notification`, body `some notification`."""
     assert notify(live, address, sender=sender).status_code == 200
@@ -277,7 +297,8 @@ def test_each_sender_runs_where_the_spec_says(live: Live, sink: SmtpSink, addres
     started = live.wait_event(address, "mail_started")
     want = sender == "async"
     assert started["on_loop"] is want and sent["on_loop"] is want, (
-        f"the {sender} sender's events say on_loop={started['on_loop']}/{sent['on_loop']}")
+        f"the {sender} sender's events say on_loop={started['on_loop']}/{sent['on_loop']}"
+    )
 
 
 # -- Clause 8: the rules' edges, and their order ----------------------------------------------
@@ -327,8 +348,9 @@ MORE_BAD_INPUTS = {
 
 @pytest.mark.clause("8")
 @pytest.mark.parametrize("case", MORE_BAD_INPUTS)
-def test_bad_input_names_the_first_bad_field_in_the_spec_order(live: Live, sink: SmtpSink, address: str,
-                                                                case: str) -> None:
+def test_bad_input_names_the_first_bad_field_in_the_spec_order(
+    live: Live, sink: SmtpSink, address: str, case: str
+) -> None:
     """Clause 8: each rule, and the order email, q, sender: 422 with exactly the spec's three keys,
     naming the first offending field; nothing is sent or logged."""
     email, params, field = MORE_BAD_INPUTS[case]
@@ -404,6 +426,7 @@ def test_smtp_server_defaults_to_127_0_0_1_port_8025(defaults: Live, address: st
     """Clause 9: with `AFTERWARD_SMTP_HOST` and `AFTERWARD_SMTP_PORT` unset, e-mail goes to
     127.0.0.1:8025."""
     with default_sink() as sink:
+
         def check(sender: str) -> None:
             target = f"{sender}-{address}"
             assert notify(defaults, target, sender=sender).status_code == 200
@@ -450,10 +473,13 @@ def check_backoff(mails: list, first: float) -> None:
     for n, (failed, retry, wait) in enumerate(zip(mails, mails[1:], waits(first, len(mails) - 1)), 2):
         gap = retry.started - failed.replied
         assert wait - EARLY <= gap <= wait + LATE, (
-            f"attempt {n} started {gap:.3f} s after attempt {n - 1} failed; the spec's backoff is {wait:g} s")
+            f"attempt {n} started {gap:.3f} s after attempt {n - 1} failed; the spec's backoff is {wait:g} s"
+        )
 
 
-def no_further_attempt(sink: SmtpSink, address: str, count: int, window: float, refused: bool = False) -> None:
+def no_further_attempt(
+    sink: SmtpSink, address: str, count: int, window: float, refused: bool = False
+) -> None:
     """No attempt after the `count`th within `window` (longer than the wait a retry would take);
     `refused`: attempts counted as refusals at `RCPT TO`."""
     try:
@@ -493,8 +519,9 @@ def wait_records(live: Live, count: int) -> list[str]:
 
 @pytest.mark.clause("10")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_temporary_failure_is_retried_after_the_backoff(live: Live, sink: SmtpSink, address: str,
-                                                        sender: str) -> None:
+def test_temporary_failure_is_retried_after_the_backoff(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 10: 4xx replies (400 and 499, the range's edges) are retried after the backoff and
     the e-mail delivered once; each failed attempt is a temporary, not final, `mail_failed`; no
     ERROR record."""
@@ -525,13 +552,16 @@ def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: s
         check_failures(live, address, 1, temporary=False, final=True)
     no_further_attempt(sink, address, 1, BACKOFF + LATE)
     if live.server is not None:
-        assert len(wait_records(live, records + 1)) == records + 1, "not one ERROR record for the final failure"
+        assert len(wait_records(live, records + 1)) == records + 1, (
+            "not one ERROR record for the final failure"
+        )
 
 
 @pytest.mark.clause("10")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_refused_recipient_is_temporary_or_permanent_by_its_code(live: Live, sink: SmtpSink, address: str,
-                                                                 sender: str) -> None:
+def test_refused_recipient_is_temporary_or_permanent_by_its_code(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 10: a recipient refused at `RCPT TO` is a failed attempt like any other: with 450
     it is retried (the default 4 attempts), with 550 it is not; nothing is delivered."""
     temporary, permanent = f"temp-{address}", f"perm-{address}"
@@ -551,8 +581,9 @@ def test_refused_recipient_is_temporary_or_permanent_by_its_code(live: Live, sin
 
 @pytest.mark.clause("10")
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, address: str,
-                                                    sender: str) -> None:
+def test_temporary_failures_stop_after_the_attempts(
+    live: Live, sink: SmtpSink, address: str, sender: str
+) -> None:
     """Clause 10: 4xx every time: 4 attempts (the default), waits of 0.2, 0.4 and 0.8 s, then
     a final `mail_failed` and one ERROR record."""
     records = len(error_records(live)) if live.server is not None else 0
@@ -562,11 +593,15 @@ def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, 
     check_backoff(mails, BACKOFF)
     if live.events_path is not None:  # the app's word that it has given up: no fifth attempt came
         check_failures(live, address, ATTEMPTS, temporary=True, final=True)
-        assert len(sink.to(address)) == ATTEMPTS, f"{len(sink.to(address))} attempts; the spec allows {ATTEMPTS}"
+        assert len(sink.to(address)) == ATTEMPTS, (
+            f"{len(sink.to(address))} attempts; the spec allows {ATTEMPTS}"
+        )
     else:
         no_further_attempt(sink, address, ATTEMPTS, MAX_BACKOFF + LATE)
     if live.server is not None:
-        assert len(wait_records(live, records + 1)) == records + 1, "not one ERROR record for the final failure"
+        assert len(wait_records(live, records + 1)) == records + 1, (
+            "not one ERROR record for the final failure"
+        )
 
 
 @pytest.mark.clause("10")
@@ -586,6 +621,7 @@ def test_dropped_connection_is_retried(live: Live, sink: SmtpSink, address: str,
 def test_attempts_and_backoff_come_from_the_configuration(tuned: Live, sink: SmtpSink, address: str) -> None:
     """Clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS=3` and `AFTERWARD_SMTP_BACKOFF=1.5`: three
     attempts, waits of 1.5 s and then 2 s (3 s, capped)."""
+
     def check(sender: str) -> None:
         target = f"{sender}-{address}"
         sink.fail("450 4.2.1 mailbox busy", target, times=5)
@@ -616,7 +652,9 @@ def test_refused_connection_is_retried_then_given_up(configured, address: str) -
         assert [e["attempt"] for e in started] == [1, 2, 3], started
         for n, wait in enumerate(waits(BACKOFF, 2)):
             gap = started[n + 1]["t"] - failed[n]["t"]
-            assert wait - EARLY <= gap <= wait + LATE, f"attempt {n + 2} started {gap:.3f} s after the failure"
+            assert wait - EARLY <= gap <= wait + LATE, (
+                f"attempt {n + 2} started {gap:.3f} s after the failure"
+            )
 
     for_both_senders(check)
     assert len(wait_records(app, 2)) == 2, "not one ERROR record per notification that failed"
@@ -636,8 +674,10 @@ def test_smtp_time_out_is_temporary(tuned: Live, sink: SmtpSink, address: str) -
             try:
                 gate.wait_arrived(2, timeout=DEADLINE)
             except TimeoutError:
-                pytest.fail(f"no second attempt within {DEADLINE:g} s of a reply held forever: "
-                            "no time-out, or not the configured one")
+                pytest.fail(
+                    f"no second attempt within {DEADLINE:g} s of a reply held forever: "
+                    "no time-out, or not the configured one"
+                )
         finally:
             gate.release()
         # The timed-out attempt's connection is closed (never answered); the retry's is answered.
@@ -647,15 +687,25 @@ def test_smtp_time_out_is_temporary(tuned: Live, sink: SmtpSink, address: str) -
         # The app's own clock: the attempt lasted the time-out at least, the retry waited the backoff.
         first, second = sorted(tuned.events(target, "mail_started"), key=lambda e: e["attempt"])
         assert failed["t"] - first["t"] >= timeout - EARLY, f"gave up after {failed['t'] - first['t']:.3f} s"
-        assert second["t"] - failed["t"] >= backoff - EARLY, f"retried after {second['t'] - failed['t']:.3f} s"
+        assert second["t"] - failed["t"] >= backoff - EARLY, (
+            f"retried after {second['t'] - failed['t']:.3f} s"
+        )
 
     for_both_senders(check)
 
 
 # -- Clause 11: the events ----------------------------------------------------------------------
 
-EVENT_FIELDS = {"event": str, "request_id": str, "thread_id": int, "thread_name": str, "on_loop": bool,
-                "pid": int, "t": float, "seq": int}
+EVENT_FIELDS = {
+    "event": str,
+    "request_id": str,
+    "thread_id": int,
+    "thread_name": str,
+    "on_loop": bool,
+    "pid": int,
+    "t": float,
+    "seq": int,
+}
 
 
 @pytest.mark.clause("11")
@@ -678,7 +728,8 @@ def test_events_carry_the_spec_fields_in_order(live: Live, sink: SmtpSink, addre
     for e in (logged, started, sent):
         for name, kind in EVENT_FIELDS.items():
             assert isinstance(e.get(name), kind) and not (kind is int and isinstance(e[name], bool)), (
-                f"{e.get('event')}: {name} = {e.get(name)!r}, not {kind.__name__}")
+                f"{e.get('event')}: {name} = {e.get(name)!r}, not {kind.__name__}"
+            )
         assert t0 <= e["t"] <= t1, f"{e['event']}: t = {e['t']} outside this request's [{t0}, {t1}]"
         if live.server is not None:
             assert e["pid"] in live.server.pids(), f"{e['event']}: pid {e['pid']} is not the server's"

@@ -125,8 +125,10 @@ def other_request_waits(probe: Live, gates: GateServer, gate: str, expected: boo
         gates.release(gate)
         if not answered:  # it must come once the task is let go, and after the task's end
             assert raw.read_response() == 200, "no answer even after the task was released"
-            assert wait_event(probe, rid, "ping")["seq"] > wait_event(probe, gate.rpartition(".")[0],
-                                                                        "task_end")["seq"]
+            assert (
+                wait_event(probe, rid, "ping")["seq"]
+                > wait_event(probe, gate.rpartition(".")[0], "task_end")["seq"]
+            )
         return not answered
     finally:
         gates.release(gate)
@@ -134,6 +136,7 @@ def other_request_waits(probe: Live, gates: GateServer, gate: str, expected: boo
 
 
 # -- when tasks run ----------------------------------------------------------------------
+
 
 def test_task_starts_after_response(probe: Live, check: Any) -> None:
     """Does the task's first line run after the app handed over the last byte of the response?"""
@@ -196,6 +199,7 @@ def test_dependency_task_runs_first(probe: Live, check: Any) -> None:
 
 # -- where tasks run ---------------------------------------------------------------------
 
+
 def _thread_of(probe: Live, kind: str) -> tuple[str, str]:
     """The serving loop's thread is the one that sent the request's response."""
     rid = new_rid()
@@ -253,8 +257,10 @@ def test_sync_task_pool_size(probe: Live, gates: GateServer, expected: int, chec
 
 # -- blocking ----------------------------------------------------------------------------
 
-def test_blocking_async_task_delays_other_requests(probe: Live, gates: GateServer, expected: bool,
-                                                   check: Any) -> None:
+
+def test_blocking_async_task_delays_other_requests(
+    probe: Live, gates: GateServer, expected: bool, check: Any
+) -> None:
     """While an `async def` task makes a blocking call, does another request wait?"""
     rid = new_rid()
     answer = post_later(probe, f"/tasks/{rid}", plan="async:block")
@@ -264,8 +270,9 @@ def test_blocking_async_task_delays_other_requests(probe: Live, gates: GateServe
     check(observed)
 
 
-def test_blocking_async_task_delays_own_response(probe: Live, gates: GateServer, expected: bool,
-                                                 check: Any) -> None:
+def test_blocking_async_task_delays_own_response(
+    probe: Live, gates: GateServer, expected: bool, check: Any
+) -> None:
     """Does an `async def` task's blocking call hold back the response of its own request?"""
     rid = new_rid()
     answer = post_later(probe, f"/tasks/{rid}", plan="async:block")
@@ -281,8 +288,9 @@ def test_blocking_async_task_delays_own_response(probe: Live, gates: GateServer,
     check(observed)
 
 
-def test_blocking_sync_task_delays_other_requests(probe: Live, gates: GateServer, expected: bool,
-                                                  check: Any) -> None:
+def test_blocking_sync_task_delays_other_requests(
+    probe: Live, gates: GateServer, expected: bool, check: Any
+) -> None:
     """While a `def` task makes a blocking call, does another request wait?"""
     rid = new_rid()
     answer = post_later(probe, f"/tasks/{rid}", plan="sync:block")
@@ -293,6 +301,7 @@ def test_blocking_sync_task_delays_other_requests(probe: Live, gates: GateServer
 
 
 # -- failures ----------------------------------------------------------------------------
+
 
 def test_failed_task_skips_later_tasks(probe: Live, check: Any) -> None:
     """When a task raises, are the tasks after it skipped?"""
@@ -331,8 +340,9 @@ def test_failed_task_closes_keepalive_connection(probe: Live, check: Any) -> Non
     check(closed)
 
 
-def test_keepalive_next_request_waits_for_task(probe: Live, gates: GateServer, expected: bool,
-                                               check: Any) -> None:
+def test_keepalive_next_request_waits_for_task(
+    probe: Live, gates: GateServer, expected: bool, check: Any
+) -> None:
     """On one keep-alive connection, does the next request wait for the previous one's task?"""
     rid, ping = new_rid(), new_rid("ping")
     raw = Raw(probe)
@@ -385,6 +395,7 @@ def test_streaming_response_task_starts_after_last_chunk(probe: Live, check: Any
 
 # -- context variables -------------------------------------------------------------------
 
+
 def _ctx_seen(probe: Live, path: str, **params: Any) -> Any:
     rid = new_rid()
     response = post(probe, f"{path}/{rid}", plan="async:mark", **params)
@@ -409,6 +420,7 @@ def test_contextvar_from_sync_endpoint_visible_in_task(probe: Live, check: Any) 
 
 
 # -- shutdown ----------------------------------------------------------------------------
+
 
 def _held_then_sigterm(probe: Live, gates: GateServer) -> tuple[str, float]:
     rid = new_rid()
@@ -462,11 +474,15 @@ def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, che
         observed = "unbounded"
     else:
         observed = round(exited - signalled, 1)
-    check(observed, ended_by="cancel" if cancelled else "exit" if code is not None else "still running",
-          exit_s=round(exited - signalled, 2))
+    check(
+        observed,
+        ended_by="cancel" if cancelled else "exit" if code is not None else "still running",
+        exit_s=round(exited - signalled, 2),
+    )
 
 
 # -- framework-specific ------------------------------------------------------------------
+
 
 def test_returned_response_background_drops_injected_tasks(probe: Live, check: Any) -> None:
     """FastAPI: returning a Response with its own `background` - do injected tasks still run?"""
@@ -501,13 +517,22 @@ def test_handler_background_vs_response_background(probe: Live, check: Any) -> N
     assert post(probe, f"/handler-background/{rid}").status_code == 200
     wait_event(probe, rid, "app_done")  # the ASGI call has run the response's tasks
     barrier(probe)
-    ran = {"handler": len(probe.events("handler-level", "task_end")) > before,
-           "response": bool(probe.events(rid, "task_end"))}
-    check({(True, True): "both", (False, True): "response only", (True, False): "handler only",
-           (False, False): "none"}[ran["handler"], ran["response"]])
+    ran = {
+        "handler": len(probe.events("handler-level", "task_end")) > before,
+        "response": bool(probe.events(rid, "task_end")),
+    }
+    check(
+        {
+            (True, True): "both",
+            (False, True): "response only",
+            (True, False): "handler only",
+            (False, False): "none",
+        }[ran["handler"], ran["response"]]
+    )
 
 
 # -- across releases: middleware and `yield` dependencies ---------------------------------
+
 
 def _held_or_cancelled(probe: Live, gates: GateServer, rid: str) -> None:
     """Poll (with a deadline) until the held task reached its gate, or was cancelled before."""
@@ -561,8 +586,9 @@ def test_middleware_task_cancelled(probe: Live, gates: GateServer, check: Any) -
         raw.send("POST", f"/mw/tasks/{rid}?plan=async:gate")
         _held_or_cancelled(probe, gates, rid)
         deadline = time.monotonic() + PATIENCE
-        while time.monotonic() < deadline and not (probe.events(rid, "response_complete")
-                                                   or probe.events(rid, "task_cancelled")):
+        while time.monotonic() < deadline and not (
+            probe.events(rid, "response_complete") or probe.events(rid, "task_cancelled")
+        ):
             time.sleep(0.01)
         gates.release(f"{rid}.0")
         assert raw.read_response() == 200

@@ -21,8 +21,11 @@ from shared.sink import SmtpSink, _print
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m shared.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("framework", nargs="?", default="fastapi", choices=list(FRAMEWORKS))
     parser.add_argument("server", nargs="?", default="uvicorn", choices=list(SERVERS))
     parser.add_argument("--once", action="store_true", help="stop after the first notification")
@@ -30,21 +33,28 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="afterward-demo-"))
     with SmtpSink(on_message=_print) as sink:
         env = {"AFTERWARD_SMTP_PORT": str(sink.port), "AFTERWARD_LOG_PATH": str(workdir / "log.txt")}
-        with LiveServer(FRAMEWORKS[args.framework], args.server, env=env,
-                        log_path=workdir / "server.log") as server:
-            print(f"[demo] {args.framework} under {args.server} on {server.url}; SMTP sink on port {sink.port}")
+        with LiveServer(
+            FRAMEWORKS[args.framework], args.server, env=env, log_path=workdir / "server.log"
+        ) as server:
+            print(
+                f"[demo] {args.framework} under {args.server} on {server.url}; SMTP sink on port {sink.port}"
+            )
             gate = sink.hold("demo@example.com")
             t0 = time.monotonic()
             answer = httpx.post(f"{server.url}/send-notification/demo@example.com", params={"q": "demo"})
             print(f"[demo] +{time.monotonic() - t0:.3f}s answer {answer.status_code} {answer.json()}")
             gate.wait_arrived()
-            print(f"[demo] +{time.monotonic() - t0:.3f}s the e-mail is at the SMTP server, held; releasing it")
+            print(
+                f"[demo] +{time.monotonic() - t0:.3f}s the e-mail is at the SMTP server, held; releasing it"
+            )
             gate.release()
             sink.wait_for("demo@example.com")
             print(f"[demo] log: {(workdir / 'log.txt').read_text().strip()}")
             if args.once:
                 return
-            print(f"[demo] try: curl -X POST '{server.url}/send-notification/you@example.com?q=hi&sender=async'")
+            print(
+                f"[demo] try: curl -X POST '{server.url}/send-notification/you@example.com?q=hi&sender=async'"
+            )
             print("[demo] Ctrl-C stops")
             try:
                 threading.Event().wait()

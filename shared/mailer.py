@@ -100,8 +100,15 @@ def _failed(email: str, sender: str, attempt: int, error: Exception, final: bool
     temporary = _is_temporary(error)
     if final:  # logged before the event, so whoever sees the event finds the log line
         logger.error("notification to %s failed after %d attempt(s): %r", email, attempt, error)
-    record("mail_failed", email, sender=sender, attempt=attempt, error=repr(error),
-           temporary=temporary, final=final)
+    record(
+        "mail_failed",
+        email,
+        sender=sender,
+        attempt=attempt,
+        error=repr(error),
+        temporary=temporary,
+        final=final,
+    )
 
 
 def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> Outcome:
@@ -134,8 +141,14 @@ async def write_notification_async(email: str, message: str = NOTIFICATION_MESSA
     for attempt in range(1, settings.attempts + 1):
         record("mail_started", email, sender="async", attempt=attempt)
         try:
-            await aiosmtplib.send(msg, hostname=settings.host, port=settings.port,
-                                  timeout=settings.timeout, start_tls=False, use_tls=False)
+            await aiosmtplib.send(
+                msg,
+                hostname=settings.host,
+                port=settings.port,
+                timeout=settings.timeout,
+                start_tls=False,
+                use_tls=False,
+            )
         except (OSError, aiosmtplib.SMTPException) as error:
             delay = next(delays, None) if _is_temporary(error) else None
             _failed(email, "async", attempt, error, final=delay is None)

@@ -26,8 +26,18 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["APP_DIR_ENV", "FRAMEWORKS", "LOG_CONFIG", "REPO", "SERVERS", "LiveServer", "ServerFailed",
-           "app_dir", "binds_itself", "reserve_port"]
+__all__ = [
+    "APP_DIR_ENV",
+    "FRAMEWORKS",
+    "LOG_CONFIG",
+    "REPO",
+    "SERVERS",
+    "LiveServer",
+    "ServerFailed",
+    "app_dir",
+    "binds_itself",
+    "reserve_port",
+]
 
 REPO = Path(__file__).resolve().parent.parent
 #: The directory the servers import apps from and run in: this checkout, unless this variable
@@ -37,6 +47,7 @@ APP_DIR_ENV = "AFTERWARD_APP_DIR"
 
 def app_dir() -> Path:
     return Path(os.environ.get(APP_DIR_ENV) or REPO).resolve()
+
 
 #: Framework name -> import string of its reference app.
 FRAMEWORKS: dict[str, str] = {
@@ -53,14 +64,58 @@ FRAMEWORKS: dict[str, str] = {
 #: on uvloop (what `uvicorn[standard]`, `fastapi run` and `litestar run` pick), granian its
 #: ASGI interface on asyncio (its `--loop auto` would pick uvloop whenever it is installed).
 SERVERS: dict[str, tuple[str, ...]] = {
-    "uvicorn": ("-m", "uvicorn", "{app}", "--fd", "{fd}", "--http", "h11", "--loop", "asyncio",
-                "--lifespan", "on"),
-    "uvicorn-std": ("-m", "uvicorn", "{app}", "--fd", "{fd}", "--http", "httptools", "--loop", "uvloop",
-                    "--lifespan", "on"),
-    "hypercorn": ("-m", "hypercorn", "{app}", "--bind", "fd://{fd}", "--worker-class", "asyncio",
-                  "--access-logfile", "-"),
-    "granian": ("-m", "granian", "{app}", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
-                "--loop", "asyncio", "--workers", "1"),
+    "uvicorn": (
+        "-m",
+        "uvicorn",
+        "{app}",
+        "--fd",
+        "{fd}",
+        "--http",
+        "h11",
+        "--loop",
+        "asyncio",
+        "--lifespan",
+        "on",
+    ),
+    "uvicorn-std": (
+        "-m",
+        "uvicorn",
+        "{app}",
+        "--fd",
+        "{fd}",
+        "--http",
+        "httptools",
+        "--loop",
+        "uvloop",
+        "--lifespan",
+        "on",
+    ),
+    "hypercorn": (
+        "-m",
+        "hypercorn",
+        "{app}",
+        "--bind",
+        "fd://{fd}",
+        "--worker-class",
+        "asyncio",
+        "--access-logfile",
+        "-",
+    ),
+    "granian": (
+        "-m",
+        "granian",
+        "{app}",
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--loop",
+        "asyncio",
+        "--workers",
+        "1",
+    ),
 }
 
 
@@ -104,9 +159,17 @@ class ServerFailed(RuntimeError):
 
 
 class LiveServer:
-    def __init__(self, app: str, server: str, env: Mapping[str, str] | None = None,
-                 log_path: Path | None = None, extra_args: Sequence[str] = (),
-                 ready_timeout: float = 30.0, by_port: bool = False, unset: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        app: str,
+        server: str,
+        env: Mapping[str, str] | None = None,
+        log_path: Path | None = None,
+        extra_args: Sequence[str] = (),
+        ready_timeout: float = 30.0,
+        by_port: bool = False,
+        unset: Sequence[str] = (),
+    ) -> None:
         if server not in SERVERS:
             raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
         self.app, self.server = app, server
@@ -153,9 +216,15 @@ class LiveServer:
         try:
             # A session of its own: hypercorn and granian serve from spawned worker processes, and a kill
             # must reach that child too, without touching anything this code did not start.
-            self.proc = subprocess.Popen(self.command(fd), pass_fds=[] if fd < 0 else [fd],
-                                         env=env, cwd=app_dir(), stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command(fd),
+                pass_fds=[] if fd < 0 else [fd],
+                env=env,
+                cwd=app_dir(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         finally:
             if sock is not None:
                 sock.close()  # the child holds its own copy
@@ -178,8 +247,9 @@ class LiveServer:
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise ServerFailed(f"{self} exited with {self.proc.returncode} before it was ready"
-                                       f"\n{self.log_tail()}")
+                    raise ServerFailed(
+                        f"{self} exited with {self.proc.returncode} before it was ready\n{self.log_tail()}"
+                    )
                 try:
                     answer = client.get(self.url + "/health")
                     if answer.status_code == 200:
@@ -189,8 +259,10 @@ class LiveServer:
                     last = f"no answer ({type(error).__name__})"
                 time.sleep(0.05)  # readiness polling, not test synchronisation
         self.stop()
-        raise ServerFailed(f"{self} not ready within {self.ready_timeout:g} s: GET /health answered {last}"
-                           f"\n{self.log_tail()}")
+        raise ServerFailed(
+            f"{self} not ready within {self.ready_timeout:g} s: GET /health answered {last}"
+            f"\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path or not self.log_path.exists():
@@ -217,8 +289,9 @@ class LiveServer:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:  # a worker that has just exited
                 continue
-            total += next((int(line.split()[1]) for line in status.splitlines()
-                           if line.startswith("VmRSS:")), 0)
+            total += next(
+                (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
+            )
         return total
 
     def cpu_seconds(self) -> float:

@@ -62,8 +62,9 @@ class Gate:
     def release(self) -> None:
         self._sink._call(self._event.set)
 
-    def wait_arrived(self, count: int = 1, timeout: float = 30.0,
-                     among: Collection[str] | None = None) -> list[Received]:
+    def wait_arrived(
+        self, count: int = 1, timeout: float = 30.0, among: Collection[str] | None = None
+    ) -> list[Received]:
         """Wait until `count` e-mails are held here (only those to one of `among`, if given)."""
 
         def held() -> int:
@@ -75,8 +76,9 @@ class Gate:
     def wait_dropped(self, timeout: float = 30.0) -> list[Received]:
         """Wait until the client of every e-mail held here has gone away (after a kill: so
         that a release cannot answer a connection whose close the server has not yet seen)."""
-        self._sink._wait(lambda: all(m.dropped for m in self.arrived), timeout,
-                         "close of every held e-mail's connection")
+        self._sink._wait(
+            lambda: all(m.dropped for m in self.arrived), timeout, "close of every held e-mail's connection"
+        )
         return self.arrived
 
 
@@ -88,8 +90,9 @@ class _Fault:
 
 
 class SmtpSink:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 on_message: Callable[[Received], None] | None = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, on_message: Callable[[Received], None] | None = None
+    ) -> None:
         self.host = host
         self._requested_port = port
         self.port = 0
@@ -115,6 +118,7 @@ class SmtpSink:
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
+
             def protocol() -> SMTP:
                 made = SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True)
                 self._protocols.add(made)
@@ -191,8 +195,11 @@ class SmtpSink:
             return [m for m in self.received if address in m.rcpt_tos]
 
     def wait_for(self, address: str, count: int = 1, timeout: float = 30.0) -> list[Received]:
-        self._wait(lambda: len([m for m in self.to(address) if m.replied]) >= count, timeout,
-                   f"{count} e-mail(s) to {address}")
+        self._wait(
+            lambda: len([m for m in self.to(address) if m.replied]) >= count,
+            timeout,
+            f"{count} e-mail(s) to {address}",
+        )
         return self.to(address)
 
     def wait_refused(self, address: str, count: int, timeout: float = 30.0) -> int:
@@ -230,15 +237,17 @@ class SmtpSink:
                 raise TimeoutError(f"SMTP sink: no {what} within {timeout:g} s")
         return True
 
-    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          mail_options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
         return "250 OK"
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
         with self._cond:
             for refusal in self._refusals:
                 if refusal.times > 0 and refusal.matches([address]):
@@ -252,8 +261,13 @@ class SmtpSink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         rcpts = [str(r) for r in envelope.rcpt_tos]
-        item = Received(str(envelope.mail_from), rcpts, bytes(envelope.original_content or b""),
-                        time.monotonic(), getattr(session, "afterward_started", 0.0))
+        item = Received(
+            str(envelope.mail_from),
+            rcpts,
+            bytes(envelope.original_content or b""),
+            time.monotonic(),
+            getattr(session, "afterward_started", 0.0),
+        )
         with self._cond:
             gates = [g for g in self._gates if g.matches(rcpts)]
             self.received.append(item)
@@ -298,8 +312,11 @@ class Deliveries:
 
     def update(self) -> Counter[str]:
         with self._sink._cond:  # reentrant: also called from inside the sink's waits
-            fresh = [m for m in self._sink.received[self._scanned:]
-                     if any(r.startswith(self.prefix) for r in m.rcpt_tos)]
+            fresh = [
+                m
+                for m in self._sink.received[self._scanned :]
+                if any(r.startswith(self.prefix) for r in m.rcpt_tos)
+            ]
             self._scanned = len(self._sink.received)
             waiting, self._pending = self._pending + fresh, []
             for m in waiting:
@@ -318,8 +335,11 @@ def _matches(address: str | None) -> Match:
 
 def _print(item: Received) -> None:
     msg = item.message
-    print(f"[sink] {item.reply[:3]} mail to {', '.join(item.rcpt_tos)}: "
-          f"{msg['Subject']!s} | {msg.get_content().strip()}", flush=True)
+    print(
+        f"[sink] {item.reply[:3]} mail to {', '.join(item.rcpt_tos)}: "
+        f"{msg['Subject']!s} | {msg.get_content().strip()}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

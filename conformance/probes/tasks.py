@@ -26,8 +26,20 @@ from typing import Any
 from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
 from shared.recorder import record
 
-__all__ = ["CTX", "FLIP_ENV", "KNOBS", "HandlerFailure", "TaskFailure", "cancel_after_response", "flipped",
-           "handle", "observe", "recipe_part", "steps", "with_recipe"]
+__all__ = [
+    "CTX",
+    "FLIP_ENV",
+    "KNOBS",
+    "HandlerFailure",
+    "TaskFailure",
+    "cancel_after_response",
+    "flipped",
+    "handle",
+    "observe",
+    "recipe_part",
+    "steps",
+    "with_recipe",
+]
 
 #: Set by handlers (`?ctx=before|after`), read by tasks.
 CTX: ContextVar[str | None] = ContextVar("afterward_probe", default=None)
@@ -184,6 +196,7 @@ def _in_thread(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     def run(*args: Any) -> None:
         asyncio.run(fn(*args))
+
     return run
 
 
@@ -191,6 +204,7 @@ def _on_loop(fn: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(fn)
     async def run(*args: Any) -> None:
         fn(*args)
+
     return run
 
 
@@ -198,17 +212,20 @@ def _in_context(fn: Callable[..., Any], ctx: Callable[[], contextvars.Context]) 
     @wraps(fn)
     async def run(*args: Any) -> None:
         await asyncio.get_running_loop().create_task(fn(*args), context=ctx())
+
     return run
 
 
 def _isolated(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
     if is_async:
+
         @wraps(fn)
         async def run_async(*args: Any) -> None:
             try:
                 await fn(*args)
             except TaskFailure:
                 pass
+
         return run_async
 
     @wraps(fn)
@@ -217,6 +234,7 @@ def _isolated(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
             fn(*args)
         except TaskFailure:
             pass
+
     return run
 
 
@@ -225,6 +243,7 @@ def _deferred(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
     async def run(*args: Any) -> None:
         await _sent.setdefault(rid, asyncio.Event()).wait()
         await _call(fn, *args)
+
     return run
 
 
@@ -235,6 +254,7 @@ def _counted(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
             await _call(fn, *args)
         finally:
             _pending[rid] -= 1
+
     return run
 
 
@@ -290,8 +310,9 @@ def ping(rid: str) -> dict[str, str]:
     return {"rid": rid}
 
 
-ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-                   Awaitable[None]]
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]
 
 
 def _shrink_pools() -> None:

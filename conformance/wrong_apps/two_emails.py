@@ -20,5 +20,10 @@ async def send_notification(request: Request) -> JSONResponse:
     return JSONResponse(SENT_MESSAGE, background=background_tasks)
 
 
-app = Starlette(routes=[Route("/send-notification/{email}", send_notification, methods=["POST"]),
-                        Route("/health", health)], exception_handlers={InvalidInput: invalid_input})
+app = Starlette(
+    routes=[
+        Route("/send-notification/{email}", send_notification, methods=["POST"]),
+        Route("/health", health),
+    ],
+    exception_handlers={InvalidInput: invalid_input},
+)
