@@ -66,7 +66,8 @@ def conformance(session: nox.Session) -> None:
 
 @nox.session
 def flips(session: nox.Session) -> None:
-    """The semantics tier against wrong probes: every cell a mismatch, timing ones 20 times (reports/flips.json)."""
+    """The semantics tier against wrong probes: every cell a mismatch, timing ones 20 times
+    (reports/flips.json)."""
     install(session)
     session.run("python", "-m", "conformance.flips", *(session.posargs or ["--repeat", "20"]))
 

@@ -19,7 +19,7 @@ GATES_ENV = "AFTERWARD_GATES"
 class GateServer:
     def __init__(self) -> None:
         self._sock = socket.create_server(("127.0.0.1", 0), backlog=256)
-        self.address = "127.0.0.1:%d" % self._sock.getsockname()[1]
+        self.address = f"127.0.0.1:{self._sock.getsockname()[1]}"
         self._cond = threading.Condition()
         self._arrived: dict[str, float] = {}
         self._released: set[str] = set()

@@ -286,6 +286,13 @@ def _pipes(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _observed_side(found: dict[str, Any] | None) -> str:
+    """One side of a change as a history run observed it: the value and the release set."""
+    if not found:
+        return "not observed"
+    return f"`{short(found['observed'])}` ({found['set']})"
+
+
 def _era(value: Any) -> str:
     if isinstance(value, dict) and "na" in value:
         return "n/a"
@@ -347,15 +354,9 @@ def versions_page(observed: dict[str, Any]) -> str:
             key=lambda c: (c.package, _version(f"x {c.release}")),
         ):
             seen = by_change.get((c.property, c.package, c.release), {})
-
-            def side(key: str) -> str:
-                found = seen.get(key)
-                if not found:
-                    return "not observed"
-                return f"`{short(found['observed'])}` ({found['set']})"
-
+            before, after = (_observed_side(seen.get(key)) for key in ("before", "after"))
             out.append(
                 f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
-                f"{_pipes(c.why.strip())} | {side('before')} | {side('after')} |"
+                f"{_pipes(c.why.strip())} | {before} | {after} |"
             )
     return "\n".join(out) + "\n"

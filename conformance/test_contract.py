@@ -13,6 +13,7 @@ import fcntl
 import tempfile
 import threading
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import httpx
@@ -470,7 +471,8 @@ def waits(first: float, count: int) -> list[float]:
 
 def check_backoff(mails: list, first: float) -> None:
     """Each retry starts (MAIL FROM) between its wait and its wait + LATE after the failure's reply."""
-    for n, (failed, retry, wait) in enumerate(zip(mails, mails[1:], waits(first, len(mails) - 1)), 2):
+    retries = zip(pairwise(mails), waits(first, len(mails) - 1), strict=True)
+    for n, ((failed, retry), wait) in enumerate(retries, 2):
         gap = retry.started - failed.replied
         assert wait - EARLY <= gap <= wait + LATE, (
             f"attempt {n} started {gap:.3f} s after attempt {n - 1} failed; the spec's backoff is {wait:g} s"

@@ -104,7 +104,8 @@ def check_site(site: Path, shots: Path | None = None, pages: list[str] | None = 
     with serve(site) as root, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         try:
-            context = browser.new_context(viewport=dict(zip(("width", "height"), VIEWPORTS["desktop"])))
+            width, height = VIEWPORTS["desktop"]
+            context = browser.new_context(viewport={"width": width, "height": height})
             for path in pages if pages is not None else _pages(site):
                 report.pages += 1
                 url = urljoin(root, path)

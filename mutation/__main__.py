@@ -73,7 +73,7 @@ def run(sessions: list[Session], jobs: int, only: set[Key] | None) -> dict[str, 
     finished.set()
     watcher.join()
     show()
-    for session, execution in zip(by_size, executions):
+    for session, execution in zip(by_size, executions, strict=True):
         if execution.returncode != 0:
             print(f"cosmic-ray exec for {session.slug} exited {execution.returncode}:\n"
                   f"{execution.stderr[-2000:]}", file=sys.stderr)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="sessions (files) run side by side")
     parser.add_argument("--sample", action="store_true", help="only the sample; every one must be killed")
     parser.add_argument("--file", action="append", default=[], choices=list(TARGETS))
-    parser.add_argument("--deadline", type=float, default=300.0, 
+    parser.add_argument("--deadline", type=float, default=300.0,
                         help="seconds per mutant before it counts as hung")
     parser.add_argument("--survivors", action="store_true",
                         help="run again only the survivors in the committed data, and update it")

@@ -132,7 +132,7 @@ class Session:
                     info.append({"job_id": item.job_id, "line": line, "operator": spec.operator_name,
                                  "function": spec.definition_name, "diff": diff(source, mutated, self.file)})
             kept = 0
-            for key, mutant in zip(keys_for(changes), info):
+            for key, mutant in zip(keys_for(changes), info, strict=True):
                 mutant["key"] = key
                 elsewhere = only is not None and key not in only
                 if not elsewhere:

@@ -146,7 +146,7 @@ def render(data: dict[str, Any]) -> str:
                 [[n, str(get(p, "fuzz_inputs_tried")), str(get(p, "fuzz_answers_unlike_the_oracle")),
                   str(get(p, "fuzz_5xx_seen")), str(get(p, "fuzz_refused_inputs_that_sent_mail")),
                   str(get(p, "fuzz_accepted_not_sent_once")), str(get(p, "fuzz_crlf_in_smtp_headers")),
-                  schema(p)] for n, p in zip(name, pairs)]),
+                  schema(p)] for n, p in zip(name, pairs, strict=True)]),
         "## Faults and shutdown",
         "",
         *_table(["pair", "SMTP faults as expected", "SIGTERM, configured: confirmed",
@@ -156,7 +156,7 @@ def render(data: dict[str, Any]) -> str:
                 [[n, faults(p), sigterm(p, "configured"), sigterm(p, "defaults"), grace(p), at_smtp(p),
                   str(get(p, "sigkill_in_flight_lost")),
                   str(get(p, "sigkill_delivered_before_delivered_once"))]
-                 for n, p in zip(name, pairs)]),
+                 for n, p in zip(name, pairs, strict=True)]),
         *_durable(cells, pairs, run),
         "## Load",
         "",
@@ -165,7 +165,7 @@ def render(data: dict[str, Any]) -> str:
                 [[n, f"{get(p, 'load_requests')} ({get(p, 'load_requests', 'requests_per_s')})",
                   str(get(p, "load_delivered")), str(get(p, "load_duplicates")), str(get(p, "load_5xx")),
                   str(get(p, "load_transport_errors")), rss(p)]
-                 for n, p in zip(name, pairs)]),
+                 for n, p in zip(name, pairs, strict=True)]),
         Template(NOTES.read_text(encoding="utf-8")).substitute(_prose(cells, pairs, run)).strip(),
         "",
     ]

@@ -43,4 +43,5 @@ def test_committed_semantics_page_is_fresh() -> None:
 
 def test_readme_table_of_differences_is_the_declared_one() -> None:
     readme = Path(REPO / "README.md").read_text(encoding="utf-8")
-    assert readme == with_differences(readme), "README's table of differences is stale: run `nox -s conformance`"
+    assert readme == with_differences(readme), (
+        "README's table of differences is stale: run `nox -s conformance`")

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 from packaging.version import Version
@@ -32,7 +33,7 @@ def test_each_timeline_joins_up_and_ends_at_the_declared_table() -> None:
             if not steps:
                 continue
             assert len({s.package for s in steps}) == 1, (prop.name, framework)
-            assert all(a.new == b.old for a, b in zip(steps, steps[1:])), (prop.name, framework)
+            assert all(a.new == b.old for a, b in pairwise(steps)), (prop.name, framework)
             for server in SERVERS:
                 cell = prop.cell(framework, server)
                 newest = {"na": cell.na} if cell.na else cell.value

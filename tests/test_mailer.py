@@ -22,7 +22,8 @@ def test_header_injection_is_refused_by_the_message_builder() -> None:
 
 
 @pytest.mark.parametrize("sender", ["sync", "async"])
-def test_temporary_failure_is_retried_then_delivered(env: str, sink: SmtpSink, address: str, sender: str) -> None:
+def test_temporary_failure_is_retried_then_delivered(env: str, sink: SmtpSink, address: str,
+                                                     sender: str) -> None:
     import asyncio
 
     sink.fail("451 4.3.0 try again later", address)

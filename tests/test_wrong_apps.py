@@ -22,7 +22,8 @@ def test_contract_tier_catches_wrong_app(name: str, tmp_path) -> None:
     report = tmp_path / "report.json"
     run = subprocess.run(
         [sys.executable, "-m", "conformance", "--app", f"conformance.wrong_apps.{name}:app",
-         "--server", "uvicorn", "--workers", "0", "--report", str(report), "--", "--clause", WRONG[name], "-x"],
+         "--server", "uvicorn", "--workers", "0", "--report", str(report),
+         "--", "--clause", WRONG[name], "-x"],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode != 0, run.stdout[-2000:]
     failed = [r for r in json.loads(report.read_text())["results"] if not r["passed"]]
@@ -40,8 +41,8 @@ BAD_USE = {
 
 @pytest.mark.parametrize("app", BAD_USE)
 def test_an_app_that_cannot_be_tested_is_one_line_and_exit_2(app: str, tmp_path) -> None:
-    run = subprocess.run([sys.executable, "-m", "conformance", "--app", app, "--server", "uvicorn", "--wait", "5",
-                          "--report", str(tmp_path / "report.json")],
+    run = subprocess.run([sys.executable, "-m", "conformance", "--app", app, "--server", "uvicorn",
+                          "--wait", "5", "--report", str(tmp_path / "report.json")],
                          cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stdout[-2000:]
     assert run.stderr.strip().count("\n") == 0 and BAD_USE[app] in run.stderr, run.stderr
@@ -61,7 +62,8 @@ def test_an_app_already_running_is_checked_by_url(tmp_path) -> None:
     env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(smtp_port),
            "AFTERWARD_LOG_PATH": str(log), "AFTERWARD_EVENTS": str(events)}
     report = tmp_path / "report.json"
-    with LiveServer("tests.byo.notify_app:app", "hypercorn", env=env, log_path=tmp_path / "server.log") as app:
+    server = LiveServer("tests.byo.notify_app:app", "hypercorn", env=env, log_path=tmp_path / "server.log")
+    with server as app:
         run = subprocess.run(
             [sys.executable, "-m", "conformance", "--url", app.url, "--smtp-port", str(smtp_port),
              "--log", str(log), "--events", str(events), "--report", str(report)],

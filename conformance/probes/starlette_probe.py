@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.background import BackgroundTasks
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import Mount, Route
 
 from conformance.probes.tasks import (cancel_after_response, dependency_task, flipped, handle, observe, ping,

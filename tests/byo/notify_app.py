@@ -195,7 +195,7 @@ async def write_notification_async(email: str, message: str) -> None:
         record("mail_started", email, attempt=attempt)
         try:
             await send_with_aiosmtplib(msg)
-        except (OSError, asyncio.TimeoutError, aiosmtplib.SMTPException) as error:
+        except (OSError, TimeoutError, aiosmtplib.SMTPException) as error:
             final = attempt == attempts or not is_temporary(error)
             mail_failed(email, attempt, error, final)
             if final:
