@@ -15,6 +15,7 @@ the declared one (the resolution of the method), reported beside the observation
 
 from __future__ import annotations
 
+import builtins
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -118,11 +119,12 @@ class Change:
     why: str
     source: str
 
-    @property
+    # `builtins.property`: in this class body, `property` names the field above.
+    @builtins.property
     def old_na(self) -> str:
         return self.old["na"] if isinstance(self.old, dict) and "na" in self.old else ""
 
-    @property
+    @builtins.property
     def new_na(self) -> str:
         return self.new["na"] if isinstance(self.new, dict) and "na" in self.new else ""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,13 @@ NOT_APPLICABLE = "not applicable: "
 
 def not_applicable(reason: str) -> None:
     pytest.skip(NOT_APPLICABLE + reason)
+
+
+def params_of(item: pytest.Item) -> dict[str, Any]:
+    """A test's parameters, `{}` when it has none (only a parametrized `pytest.Function` has a
+    `callspec`)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params if callspec is not None else {}
 
 
 PROBES = {name: f"conformance.probes.{name}_probe:app" for name in FRAMEWORKS}
@@ -280,21 +287,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
         config.hook.pytest_deselected(items=[i for i in items if other(i)])
         items[:] = [i for i in items if not other(i)]
-    extra = [
-        i
-        for i in items
-        if getattr(i, "callspec", None)
-        and i.callspec.params.get("repetition", 0)
-        and not i.callspec.params["pair"].flip.timing
-    ]
+    extra = [i for i in items if params_of(i).get("repetition", 0) and not params_of(i)["pair"].flip.timing]
     if extra:
         config.hook.pytest_deselected(items=extra)
         items[:] = [i for i in items if i not in extra]
     # One worker per pair (with `--dist loadgroup`), so each server process starts once.
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "pair" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(str(callspec.params["pair"])))
+        params = params_of(item)
+        if "pair" in params:
+            item.add_marker(pytest.mark.xdist_group(str(params["pair"])))
 
 
 #: Why the tests of a pair did not stay together, when they did not (see `pytest_collection_finish`).
@@ -356,7 +357,7 @@ def start_live(
     workdir: Path,
     server_args: tuple[str, ...] | list[str] = (),
     records: bool = False,
-    **env: str,
+    env: Mapping[str, str] | None = None,
 ) -> Live:
     """Start `pair`'s app with the sink and files of `workdir`. `env` adds to or overrides the
     configuration (an empty value removes a variable: the app then uses its default)."""
@@ -373,7 +374,7 @@ def start_live(
         "AFTERWARD_SMTP_PORT": str(sink.port),
         EVENTS_ENV: str(events),
         "AFTERWARD_LOG_PATH": str(log),
-        **env,
+        **(env or {}),
     }
     removed = [k for k, v in settings.items() if v == ""]
     server = LiveServer(
@@ -437,7 +438,7 @@ def tuned(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) 
     configuration checks of clauses 9 and 10, which each use their own addresses."""
     if pair.server == EXTERNAL:
         not_applicable("the app runs elsewhere (--url): the suite cannot start it with another configuration")
-    yield from _own(start_live(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), records=True, **TUNED))
+    yield from _own(start_live(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), records=True, env=TUNED))
 
 
 @pytest.fixture(scope="session")
@@ -453,10 +454,12 @@ def defaults(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactor
         sink,
         temp.parent,
         records=True,
-        AFTERWARD_SMTP_HOST="",
-        AFTERWARD_SMTP_PORT="",
-        AFTERWARD_LOG_PATH="",
-        TMPDIR=str(temp),
+        env={
+            "AFTERWARD_SMTP_HOST": "",
+            "AFTERWARD_SMTP_PORT": "",
+            "AFTERWARD_LOG_PATH": "",
+            "TMPDIR": str(temp),
+        },
     )
     running.temp_dir = temp
     yield from _own(running)
@@ -473,7 +476,7 @@ def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Any]:
             not_applicable(
                 "the app runs elsewhere (--url): the suite cannot start it with another configuration"
             )
-        running = start_live(pair, sink, tmp_path / f"server{len(started)}", records=True, **env)
+        running = start_live(pair, sink, tmp_path / f"server{len(started)}", records=True, env=env)
         started.append(running)
         return running
 
@@ -499,7 +502,7 @@ def probe(
 ) -> Iterator[Live]:
     running = start_probe(pair, sink, gates, tmp_path_factory.mktemp(f"probe-{pair}"), pytestconfig)
     yield running
-    running.server.stop()
+    running.own().stop()
 
 
 def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, config: pytest.Config) -> Live:
@@ -511,7 +514,7 @@ def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, co
     if pair.recipe:
         env[RECIPE_ENV] = pair.recipe
         args += recipes()[pair.recipe].server_args
-    return start_live(pair, sink, workdir, args, **env)
+    return start_live(pair, sink, workdir, args, env=env)
 
 
 def _stop_own(running: Live) -> None:

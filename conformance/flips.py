@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         if "flip" in row:
             outcomes[row["property"], row["framework"], row["server"]].append(outcome(row))
     wanted = [(p, f, s, flip) for flip, cells in groups.items() for (p, f, s) in cells if (f, s) in pairs]
-    cells_out = sorted(
+    cells_out: list[dict[str, Any]] = sorted(
         (
             {
                 "property": p,

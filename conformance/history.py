@@ -292,7 +292,8 @@ def coverage(
     """For every declared change: the measured sets just before and at (or after) its release."""
     out = []
     for change in changes() if table is None else table:
-        before, after = [], []
+        before: list[dict[str, Any]] = []
+        after: list[dict[str, Any]] = []
         for name, result in results.items():
             version = result.get("installed", {}).get(change.package)
             if result.get("status") != "passed" or version is None:

@@ -16,7 +16,7 @@ import pytest
 
 from conformance import render
 from conformance.declared import cell, properties
-from conformance.fixtures import NOT_APPLICABLE, Pair
+from conformance.fixtures import NOT_APPLICABLE, Pair, params_of
 from conformance.recipes import overlay
 from shared.servers import FRAMEWORKS
 
@@ -144,11 +144,13 @@ def metric(request: pytest.FixtureRequest) -> Callable[..., bool]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
-    pair = getattr(item, "callspec", None) and item.callspec.params.get("pair")
-    if pair is None and getattr(item, "callspec", None) and "server" in item.callspec.params:
-        pair = Pair("all", item.callspec.params["server"], "")
+    params = params_of(item)
+    pair = params.get("pair")
+    if pair is None and "server" in params:
+        pair = Pair("all", params["server"], "")
     if not isinstance(pair, Pair) or not (report.when == "call" or report.failed or report.skipped):
         return report
+    assert isinstance(item, pytest.Function)  # parametrized: only a Function has parameters
     marker = item.get_closest_marker("clause")
     if report.skipped:  # only a test that cannot run in this mode skips, and says why
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
@@ -199,14 +201,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _prop(item: pytest.Item) -> str:
+def _prop(item: pytest.Function) -> str:
     """A test's row name: the behaviour it pins, and its parameters other than the pair."""
     extra = [
-        str(v)
-        for k, v in item.callspec.params.items()  # type: ignore[attr-defined]
-        if k not in ("pair", "server", "framework", "repetition")
+        str(v) for k, v in params_of(item).items() if k not in ("pair", "server", "framework", "repetition")
     ]
-    return item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")  # type: ignore[attr-defined]
+    return item.originalname.removeprefix("test_") + (f"[{'-'.join(extra)}]" if extra else "")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -221,7 +221,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not (report.when == "call" or report.failed or report.skipped):
         return
     # user_properties ride on every phase's report: take each row once, in the order recorded.
-    ours = [row for key, row in report.user_properties if key == KEY]
+    ours = [row for key, row in report.user_properties if key == KEY and isinstance(row, dict)]
     taken = config.stash[taken_key]
     fresh = ours[taken.get(report.nodeid, 0) :]
     taken[report.nodeid] = len(ours)
@@ -253,9 +253,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     path = config.getoption("--report")
     if not path or hasattr(config, "workerinput"):
         return
-    rows = sorted(
-        config.stash[rows_key], key=lambda r: (r["tier"], r["property"], r["framework"], r["server"])
-    )
+    recorded = config.stash[rows_key]
+    rows = sorted(recorded, key=lambda r: (r["tier"], r["property"], r["framework"], r["server"]))
     rows += _declared_na(config, rows)
     report = {"versions": render.versions(), "results": rows}
     Path(path).parent.mkdir(parents=True, exist_ok=True)

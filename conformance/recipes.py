@@ -134,12 +134,11 @@ def check_table(table: dict[str, Recipe] | None = None) -> list[str]:
             if prop not in properties():
                 problems.append(f"{recipe.name}: no such property {prop}")
                 continue
-            cells = [(f, s) for f, s in recipe.pairs() if recipe.claim(prop, f, s) is not None]
+            cells = [(f, s, c) for f, s in recipe.pairs() if (c := recipe.claim(prop, f, s)) is not None]
             if not cells:
                 problems.append(f"{recipe.name}: claim on {prop} applies to none of its pairs")
-            for framework, server in cells:
+            for framework, server, claim in cells:
                 declared = properties()[prop].cell(framework, server)
-                claim = recipe.claim(prop, framework, server)
                 if declared is None or not declared.measured:
                     problems.append(f"{recipe.name}: {prop} is not measured on {framework}-{server}")
                 elif claim["value"] == declared.value and not (

@@ -34,8 +34,8 @@ from shared.spec import (
 DEADLINE = 10.0
 
 
-def notify(live: Live, address: str, timeout: float = DEADLINE, **params: str) -> httpx.Response:
-    with live.client(timeout=timeout) as client:
+def notify(live: Live, address: str, **params: str) -> httpx.Response:
+    with live.client(timeout=DEADLINE) as client:
         return client.post(f"/send-notification/{address}", params=params)
 
 
@@ -61,7 +61,7 @@ def test_exactly_one_email_reaches_the_recipient(fresh_live: Live, sink: SmtpSin
         assert notify(fresh_live, address, sender=sender).status_code == 200
         sink.wait_for(address)
     # A graceful stop lets every task finish: whatever the app was going to send, it has sent.
-    fresh_live.server.stop(grace=30)
+    fresh_live.own().stop(grace=30)
     for sender, address in addresses.items():
         mails = sink.to(address)
         assert len(mails) == 1, f"{len(mails)} e-mails to {address} from the {sender} sender"

@@ -70,7 +70,7 @@ class Raw:
     """One HTTP/1.1 keep-alive connection, byte by byte, so tests control when each request goes."""
 
     def __init__(self, probe: Live) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", probe.server.port), timeout=DEADLINE)
+        self.sock = socket.create_connection(("127.0.0.1", probe.own().port), timeout=DEADLINE)
         self.buffer = b""
 
     def send(self, method: str, path: str) -> None:
@@ -427,7 +427,7 @@ def _held_then_sigterm(probe: Live, gates: GateServer) -> tuple[str, float]:
     assert post(probe, f"/tasks/{rid}", plan="async:gate").status_code == 200
     gates.wait_arrived(f"{rid}.0")
     signalled = time.monotonic()  # one clock for every process on the machine
-    probe.server.signal(signal.SIGTERM)
+    probe.own().signal(signal.SIGTERM)
     return rid, signalled
 
 
@@ -447,7 +447,7 @@ def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, ch
     finally:
         idle.close()
     gates.release(f"{rid}.0")
-    code = fresh_probe.server.wait(DEADLINE)  # a released task lets a server exit in well under a second
+    code = fresh_probe.own().wait(DEADLINE)  # a released task lets a server exit in well under a second
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 
@@ -464,7 +464,7 @@ def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, che
     seconds as measured, compared with the declared value within the property's tolerance.
     """
     rid, signalled = _held_then_sigterm(fresh_probe, gates)
-    code = fresh_probe.server.wait(GRACE_LIMIT)
+    code = fresh_probe.own().wait(GRACE_LIMIT)
     exited = time.monotonic()
     cancelled = fresh_probe.events(rid, "task_cancelled")  # before the release: only the server's
     gates.release(f"{rid}.0")

@@ -81,7 +81,7 @@ def test_sigterm_delivers_what_the_grace_allows(pair: Pair, sink: SmtpSink, tmp_
     declare = Shutdown.configured if configured else Shutdown.declared
     model = declare(framework, pair.server, HOLD_AFTER_SIGTERM)
     live = start_live(pair, sink, tmp_path, server_args=CONFIGURED[pair.server] if configured else (),
-                      **(QUART_GRACE if configured else {}))
+                      env=QUART_GRACE if configured else {})
     prefix = f"s{uuid.uuid4().hex[:8]}-"
     gate = None
     try:

@@ -22,7 +22,7 @@ FAULTY = {"AFTERWARD_SMTP_TIMEOUT": "1", "AFTERWARD_SMTP_ATTEMPTS": "3", "AFTERW
 
 @pytest.fixture(scope="session")
 def faulty(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    live = start_live(pair, sink, tmp_path_factory.mktemp(f"faults-{pair}"), **FAULTY)
+    live = start_live(pair, sink, tmp_path_factory.mktemp(f"faults-{pair}"), env=FAULTY)
     yield live
     live.server.stop()
 
@@ -125,7 +125,7 @@ def test_server_down_is_retried_a_bounded_number_of_times(pair: Pair, sink: Smtp
     with socket.socket() as nobody:
         nobody.bind(("127.0.0.1", 0))  # bound and never listening: every connection is refused
         env = {**FAULTY, "AFTERWARD_SMTP_PORT": str(nobody.getsockname()[1])}
-        live = start_live(pair, sink, tmp_path, **env)
+        live = start_live(pair, sink, tmp_path, env=env)
         try:
             address = fresh_address()
             notify(live, address, "sync")

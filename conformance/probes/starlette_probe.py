@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.background import BackgroundTasks
+from starlette.background import BackgroundTasks as StarletteBackgroundTasks
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route
 from conformance.probes.tasks import (cancel_after_response, dependency_task, flipped, handle, observe, ping,
                                        recipe_part, register_sync, with_recipe)
 
-BackgroundTasks = recipe_part("tasks", BackgroundTasks)  # a recipe's class, where one is applied
+BackgroundTasks = recipe_part("tasks", StarletteBackgroundTasks)  # a recipe's class, where one is applied
 
 
 async def tasks(request: Request) -> JSONResponse:
@@ -55,11 +55,9 @@ async def pass_through(request: Request, call_next):
 #: The same endpoint behind a pass-through `BaseHTTPMiddleware`, mounted at /mw.
 behind_middleware = BaseHTTPMiddleware(Starlette(routes=[Route("/tasks/{rid}", tasks, methods=["POST"])]),
                                        dispatch=pass_through)
-if flipped("mw_cancel"):
-    behind_middleware = cancel_after_response(behind_middleware)
 
 app = observe(with_recipe(Starlette(routes=[
-    Mount("/mw", app=behind_middleware),
+    Mount("/mw", app=cancel_after_response(behind_middleware) if flipped("mw_cancel") else behind_middleware),
     Route("/tasks/{rid}", tasks, methods=["POST"]),
     Route("/stream/{rid}", stream, methods=["POST"]),
     Route("/sync-endpoint/{rid}", sync_endpoint, methods=["POST"]),

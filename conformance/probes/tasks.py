@@ -18,7 +18,7 @@ import contextvars
 import importlib
 import os
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from functools import wraps
 from typing import Any
@@ -89,8 +89,11 @@ def recipe_part(part: str, default: Any) -> Any:
     from conformance.recipes import RECIPE_ENV, recipes
 
     name = os.environ.get(RECIPE_ENV)
-    attr = getattr(recipes()[name], part) if name else ""
-    return getattr(importlib.import_module(recipes()[name].module), attr) if attr else default
+    if not name:
+        return default
+    recipe = recipes()[name]
+    attr = getattr(recipe, part)
+    return getattr(importlib.import_module(recipe.module), attr) if attr else default
 
 
 def with_recipe(app: Any) -> Any:
@@ -152,7 +155,10 @@ def steps(rid: str, plan: str) -> list[Step]:
     return out
 
 
-def dependency_task(rid: str) -> Step:
+def dependency_task(rid: str) -> tuple[Any, ...]:
+    # A `Step`, typed as a variadic tuple: mypy checks a star-unpacked fixed-length tuple against
+    # a ParamSpec signature (`add_task(func, *args)`, `BackgroundTask(func, *args)`) as too many
+    # arguments.
     return (async_task, rid, "dep", "mark")
 
 
@@ -310,8 +316,11 @@ def ping(rid: str) -> dict[str, str]:
     return {"rid": rid}
 
 
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+#: An ASGI app, as the four frameworks' own annotations (Starlette's `ASGIApp`) spell it.
 ASGIApp = Callable[
-    [dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
 ]
 
 
@@ -327,9 +336,9 @@ def _shrink_pools() -> None:
 def observe(app: ASGIApp) -> ASGIApp:
     """Records `response_complete` when the app hands over its last body chunk and `app_done`
     when its ASGI call returns (after any tasks it runs inline)."""
-    started = []
+    started: list[bool] = []
 
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
         if not started:
@@ -343,7 +352,7 @@ def observe(app: ASGIApp) -> ASGIApp:
         rid = scope["path"].rstrip("/").rpartition("/")[2]
         held: list[dict[str, Any]] = []
 
-        async def send_observed(message: dict[str, Any]) -> None:
+        async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start" and flipped("close_conn"):
                 message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             if message["type"] == "http.response.body" and not message.get("more_body", False):
@@ -378,12 +387,12 @@ def observe(app: ASGIApp) -> ASGIApp:
 def cancel_after_response(app: ASGIApp) -> ASGIApp:
     """`app`, its call cancelled once it has sent its whole response (the tasks it runs after)."""
 
-    async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await app(scope, receive, send)
         calls: list[asyncio.Future[None]] = []
 
-        async def send_then_cancel(message: dict[str, Any]) -> None:
+        async def send_then_cancel(message: Message) -> None:
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 asyncio.get_running_loop().call_soon(calls[0].cancel)
@@ -400,8 +409,8 @@ def cancel_after_response(app: ASGIApp) -> ASGIApp:
     return wrapped
 
 
-async def _cancelled_on_disconnect(app: ASGIApp, scope: dict[str, Any], receive: Any, send: Any) -> None:
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+async def _cancelled_on_disconnect(app: ASGIApp, scope: Scope, receive: Any, send: Any) -> None:
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
     call = asyncio.ensure_future(app(scope, inbox.get, send))
 
     async def watch() -> None:
