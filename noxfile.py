@@ -7,7 +7,7 @@ import shutil
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["tests", "conformance", "history_quick", "reliability_quick", "durable_quick"]
+nox.options.sessions = ["lint", "tests", "conformance", "history_quick", "reliability_quick", "durable_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -22,6 +22,7 @@ DOCS = nox.project.dependency_groups(PYPROJECT, "docs")
 #: The browser the docs are checked in, from Debian's packages: program -> package.
 BROWSER = {"chromium": "chromium"}
 DURABLE = nox.project.dependency_groups(PYPROJECT, "durable")
+LINT = nox.project.dependency_groups(PYPROJECT, "lint")
 #: The load generators, compiled, from Debian's packages: program -> package.
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 #: The durable apps' broker, from Debian's package; started by the project's code, never as a service.
@@ -48,6 +49,15 @@ def use_uv(session: nox.Session) -> None:
     """The uv that nox found, for `conformance.history`'s environments (and its tests)."""
     has_uv, uv, *_ = nox.virtualenv.find_uv()
     session.env["AFTERWARD_UV"] = uv if has_uv else "uv"
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check (all), ruff format --check and mypy (shared/ and conformance/): first, to fail fast."""
+    install(session, *DURABLE, *LINT)  # mypy checks against the real packages' own annotations
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "shared", "conformance")  # the rest keeps its hand layout
+    session.run("mypy")  # files and options: [tool.mypy] in pyproject.toml
 
 
 @nox.session
