@@ -291,11 +291,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if extra:
         config.hook.pytest_deselected(items=extra)
         items[:] = [i for i in items if i not in extra]
-    # One worker per pair (with `--dist loadgroup`), so each server process starts once.
+    # With `--dist loadgroup`, the tests that share a pair's server (`live`, `probe`) go to one
+    # worker, so it starts once; those that start servers of their own (a configuration, a
+    # signal) form a second group, which another worker can run meanwhile.
     for item in items:
         params = params_of(item)
         if "pair" in params:
-            item.add_marker(pytest.mark.xdist_group(str(params["pair"])))
+            shared = {"live", "probe"} & set(getattr(item, "fixturenames", ()))
+            group = str(params["pair"]) + ("" if shared else "+own")
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 #: Why the tests of a pair did not stay together, when they did not (see `pytest_collection_finish`).

@@ -206,6 +206,10 @@ def moves_index() -> str:
         row = [("" if old == new else f"[{len(changes(old, new))} changes]({slug(old, new)}.md)")
                for new in FRAMEWORKS]
         out.append(f"| **{TITLES[old]}** | " + " | ".join(row) + " |")
+    out += ["", "## Off in-process tasks", "",
+            "[In-process → durable queue](../durable.md): each framework's app beside its twin that hands "
+            "the notification to Celery on Redis, the diff, what behaves differently afterwards (declared in "
+            "`durable/expected.toml` and measured), and what is no longer lost when a process is killed."]
     return "\n".join(out) + "\n"
 
 
