@@ -225,12 +225,14 @@ def _version(text: str) -> Any:
 
 def _steps(prop: str, framework: str, newest: Any) -> str:
     steps = changes_for(prop, framework)
-    if not steps:
-        return ""
-    parts = [f"< {steps[0].release}: {_era(steps[0].old)}"]
-    for step in steps:
-        parts.append(f"[{step.release}]({step.source}): {_era(step.new)}")
-    return f"{steps[0].package}: " + " → ".join(parts)
+    lines = []
+    for package, also, servers in dict.fromkeys((s.package, s.also, s.servers) for s in steps):
+        line = [s for s in steps if (s.package, s.also, s.servers) == (package, also, servers)]
+        parts = [f"< {line[0].release}: {_era(line[0].old)}"]
+        parts += [f"[{step.release}]({step.source}): {_era(step.new)}" for step in line]
+        on = f" on {', '.join(servers)}" if servers else ""
+        lines.append(f"{package}{on}{f', {also}' if also else ''}: " + " → ".join(parts))
+    return "; ".join(lines)
 
 
 def _pipes(text: str) -> str:
@@ -293,6 +295,7 @@ def versions_page(observed: dict[str, Any]) -> str:
                     return "not observed"
                 return f"`{short(found['observed'])}` ({found['set']})"
 
-            out.append(f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
+            what = f"{c.also} " if c.also else ""
+            out.append(f"| [{c.package} {c.release}]({c.source}) | {what}{_era(c.old)} → {_era(c.new)} | "
                        f"{_pipes(c.why.strip())} | {side('before')} | {side('after')} |")
     return "\n".join(out) + "\n"

@@ -28,15 +28,16 @@ def test_each_timeline_joins_up_and_ends_at_the_declared_table() -> None:
         assert "/blob/" in change.source or "/pull/" in change.source, change
     for prop in properties().values():
         for framework in FRAMEWORKS:
-            steps = changes_for(prop.name, framework)
-            if not steps:
-                continue
-            assert len({s.package for s in steps}) == 1, (prop.name, framework)
-            assert all(a.new == b.old for a, b in zip(steps, steps[1:])), (prop.name, framework)
             for server in SERVERS:
                 cell = prop.cell(framework, server)
-                newest = {"na": cell.na} if cell.na else cell.value
-                assert steps[-1].new == newest, (prop.name, framework, server)
+                steps = changes_for(prop.name, framework, server=server)
+                for key in dict.fromkeys(s.also for s in steps):  # the value (""), then each observation
+                    line = [s for s in steps if s.also == key]
+                    where = (prop.name, framework, server, key)
+                    assert len({s.package for s in line}) == 1, where
+                    assert all(a.new == b.old for a, b in zip(line, line[1:])), where
+                    newest = cell.also.get(key) if key else {"na": cell.na} if cell.na else cell.value
+                    assert line[-1].new == newest, where
 
 
 def test_every_version_set_names_known_frameworks_and_ci_sets_exist() -> None:
