@@ -230,8 +230,8 @@ def _steps(prop: str, framework: str, newest: Any) -> str:
         line = [s for s in steps if (s.package, s.also, s.servers) == (package, also, servers)]
         parts = [f"< {line[0].release}: {_era(line[0].old)}"]
         parts += [f"[{step.release}]({step.source}): {_era(step.new)}" for step in line]
-        on = f" on {', '.join(servers)}" if servers else ""
-        lines.append(f"{package}{on}{f', {also}' if also else ''}: " + " → ".join(parts))
+        scope = "; ".join([f"on {', '.join(servers)}"] * bool(servers) + [f"`{also}`"] * bool(also))
+        lines.append(f"{package}{f' ({scope})' if scope else ''}: " + " → ".join(parts))
     return "; ".join(lines)
 
 
