@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import builtins
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = [
     "Change",
     "DECLARED",
     "Property",
+    "at_release",
+    "at_releases",
     "cell",
     "changes",
     "changes_for",
@@ -108,7 +111,8 @@ def properties() -> dict[str, Property]:
 
 @dataclass(frozen=True)
 class Change:
-    """From `release` of `package` on, `property` is `new` for `frameworks` (it was `old`)."""
+    """From `release` of `package` on, `property` is `new` for `frameworks` (it was `old`): on the
+    `servers` named (all when empty); for the observation named by `also` instead of the value."""
 
     property: str
     frameworks: tuple[str, ...]
@@ -118,6 +122,8 @@ class Change:
     new: Any
     why: str
     source: str
+    servers: tuple[str, ...] = ()
+    also: str = ""
 
     # `builtins.property`: in this class body, `property` names the field above.
     @builtins.property
@@ -142,15 +148,23 @@ def changes(path: Path = CHANGES) -> tuple[Change, ...]:
             c["new"],
             c["why"],
             c["source"],
+            tuple(c.get("servers", ())),
+            c.get("also", ""),
         )
         for c in data.get("change", [])
     )
 
 
-def changes_for(prop: str, framework: str, table: tuple[Change, ...] | None = None) -> list[Change]:
-    """The changes of one property for one framework, oldest release first."""
+def changes_for(
+    prop: str, framework: str, table: tuple[Change, ...] | None = None, server: str | None = None
+) -> list[Change]:
+    """The changes of one property for one framework (on one server, if given), oldest release first."""
     found = [
-        c for c in (changes() if table is None else table) if c.property == prop and framework in c.frameworks
+        c
+        for c in (changes() if table is None else table)
+        if c.property == prop
+        and framework in c.frameworks
+        and (server is None or not c.servers or server in c.servers)
     ]
     return sorted(found, key=lambda c: Version(c.release))
 
@@ -169,8 +183,12 @@ def at_release(base: Cell | None, steps: list[Change], version: str | None) -> C
     """`base` (the newest releases' cell) as it was at `version` of the steps' package."""
     if base is None or version is None:
         return base
+    for key in dict.fromkeys(s.also for s in steps if s.also):  # an observation besides the value
+        step = next((s for s in steps if s.also == key and Version(version) < Version(s.release)), None)
+        if step is not None:
+            base = replace(base, also={**base.also, key: step.old})
     for step in steps:
-        if Version(version) < Version(step.release):
+        if not step.also and Version(version) < Version(step.release):
             why = f"Before {step.package} {step.release}: {step.why}"
             if step.old_na:
                 return Cell(na=f"{step.old_na} (before {step.package} {step.release})", source=step.source)
@@ -178,8 +196,15 @@ def at_release(base: Cell | None, steps: list[Change], version: str | None) -> C
     return base
 
 
+def at_releases(base: Cell | None, steps: list[Change], versions: Mapping[str, str | None]) -> Cell | None:
+    """`base` as it was at the installed `versions` of the steps' packages (package -> release)."""
+    for package in dict.fromkeys(s.package for s in steps):
+        base = at_release(base, [s for s in steps if s.package == package], versions.get(package))
+    return base
+
+
 def cell(prop: str, framework: str, server: str, table: tuple[Change, ...] | None = None) -> Cell | None:
     """The declared cell for the releases installed here (the table's own for the newest)."""
-    steps = changes_for(prop, framework, table)
+    steps = changes_for(prop, framework, table, server)
     base = properties()[prop].cell(framework, server)
-    return at_release(base, steps, installed(steps[0].package)) if steps else base
+    return at_releases(base, steps, {s.package: installed(s.package) for s in steps}) if steps else base

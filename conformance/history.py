@@ -3,6 +3,7 @@
     python -m conformance.history                    # every set in conformance/versions.toml
     python -m conformance.history starlette-0.20.1   # some sets
     python -m conformance.history --ci               # the sets CI runs ([ci] in versions.toml)
+    python -m conformance.history --merge quart-0.16.0   # some sets, into the committed record
 
 Each set is installed in a virtual environment of its own (uv, Python 3.11) and measured by
 `python -m conformance` there, so every cell is checked against the declared table as it was
@@ -11,7 +12,8 @@ that is not declared, or a set that will not install, is one line: the other set
 and the report lists what was skipped and why. The report (`reports/history.json`) records
 each set's installed versions and rows; every row is checked again here against the change
 table, from the recorded versions, and each declared change must have been observed on both
-sides of its release. A full run renders docs/versions.md.
+sides of its release. A full run renders docs/versions.md; so does `--merge`, which puts the sets
+it measured into the committed record (docs/versions/observed.json) beside the others' entries.
 """
 
 from __future__ import annotations
@@ -32,10 +34,10 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from conformance.declared import Change, at_release, changes, changes_for, properties
+from conformance.declared import Change, at_releases, changes, changes_for, properties
 from shared.servers import REPO
 
-__all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "recheck"]
+__all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "merged", "recheck"]
 
 SETS = Path(__file__).with_name("versions.toml")
 #: What a full run observed, committed: docs/versions.md is rendered from it (and tests read it).
@@ -226,13 +228,14 @@ def recheck(
     for row in rows:
         if row["tier"] != "semantics" or row["property"] not in properties():
             continue
-        steps = changes_for(row["property"], row["framework"], table)
+        steps = changes_for(row["property"], row["framework"], table, row["server"])
         if not steps:
             continue
         base = properties()[row["property"]].cell(row["framework"], row["server"])
-        declared = at_release(base, steps, versions.get(steps[0].package))
+        declared = at_releases(base, steps, versions)
         if declared is None:
             continue
+        at = ", ".join(f"{p} {versions.get(p)}" for p in dict.fromkeys(s.package for s in steps))
         want = declared.unmeasured_reason if not declared.measured else declared.value
         if isinstance(want, str) and want.startswith("="):
             want = eval(want[1:], {"__builtins__": {"min": min, "max": max}}, {"cpus": cpus})
@@ -243,10 +246,15 @@ def recheck(
                 )
         elif not _agrees(row["observed"], want, declared.tolerance):
             problems.append(
-                f"{row['property']} [{row['framework']}-{row['server']}] at "
-                f"{steps[0].package} {versions.get(steps[0].package)}: declared {want!r}, "
-                f"observed {row['observed']!r}"
+                f"{row['property']} [{row['framework']}-{row['server']}] at {at}: "
+                f"declared {want!r}, observed {row['observed']!r}"
             )
+        for key in dict.fromkeys(s.also for s in steps if s.also and declared.measured):
+            if key in row and row[key] != declared.also.get(key):  # (older records kept the value only)
+                problems.append(
+                    f"{row['property']} [{row['framework']}-{row['server']}] at {at}: "
+                    f"declared {key} {declared.also.get(key)!r}, observed {row.get(key)!r}"
+                )
     return problems
 
 
@@ -266,7 +274,7 @@ def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
     versions = {k: v for k, v in data.get("versions", {}).items() if v != "not installed"}
     rows = data.get("results", [])
     for row in rows:
-        if row["tier"] == "semantics" and changes_for(row["property"], row["framework"]):
+        if row["tier"] == "semantics" and changes_for(row["property"], row["framework"], None, row["server"]):
             row["passed"] = not recheck([row], versions)
     shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio") if p in versions}
     failed = [r for r in rows if not r["passed"]]
@@ -301,7 +309,11 @@ def coverage(
             rows = [
                 r
                 for r in result["results"]
-                if r["property"] == change.property and r["framework"] in change.frameworks and r["passed"]
+                if r["property"] == change.property
+                and r["passed"]
+                and r["framework"] in change.frameworks
+                and (not change.servers or r["server"] in change.servers)
+                and (not change.also or change.also in r)
             ]
             if not rows:
                 continue
@@ -311,7 +323,7 @@ def coverage(
                     "set": name,
                     "version": version,
                     "framework": rows[0]["framework"],
-                    "observed": rows[0]["observed"],
+                    "observed": rows[0][change.also] if change.also else rows[0]["observed"],
                 }
             )
         nearest = {
@@ -336,7 +348,11 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
     """The report as committed beside docs/versions.md: each set's versions, result and semantics rows."""
     sets = {}
     for name, entry in report["sets"].items():
-        rows = [{k: r.get(k) for k in ROW_KEYS} for r in entry.get("results", []) if r["tier"] == "semantics"]
+        rows = [
+            {k: r.get(k) for k in (*ROW_KEYS, *r.get("also_expected", {}))}
+            for r in entry.get("results", [])
+            if r["tier"] == "semantics"
+        ]
         kept = ("about", "status", "reason", "installed", "seconds", "cpus", "recorded")
         sets[name] = {k: entry[k] for k in kept if k in entry}
         sets[name] |= {"cells": len(entry.get("results", [])), "results": rows}
@@ -347,6 +363,15 @@ def compact(report: dict[str, Any]) -> dict[str, Any]:
         "seconds": report["seconds"],
         "collected": report.get("collected", False),
     }
+
+
+def merged(measured: dict[str, Any], record: dict[str, Any], order: list[str]) -> dict[str, Any]:
+    """The committed record with the sets just measured in it (each replaces its old entry), in the
+    order of `order` (the declared sets'), each declared change's coverage taken again over all."""
+    sets = {**record["sets"], **measured["sets"]}
+    sets = {n: sets[n] for n in sorted(sets, key=lambda n: order.index(n) if n in order else len(order))}
+    skipped = {n: why for n, why in record.get("skipped", {}).items() if n not in measured["sets"]}
+    return {**record, "sets": sets, "skipped": skipped | measured["skipped"], "changes": coverage(sets)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,6 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure nothing: assemble the report (and docs) from each set's last "
         "measurement, checked against the tables as they are now",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="put the sets measured into the committed record (docs/versions/observed.json, "
+        "the other sets' entries kept) and render docs/versions.md from it",
     )
     args = parser.parse_args(argv)
 
@@ -475,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         if entry["status"] == "skipped":
             skipped[name] = entry["reason"]
     covered = coverage(results)
-    full = not args.ci and Path(args.sets_file) == SETS and (args.collect or not args.sets)
+    full = not args.ci and Path(args.sets_file) == SETS and (args.collect or args.merge or not args.sets)
     missing = [c for c in covered if not c["observed"]]
     failed = [n for n, e in results.items() if e["status"] == "failed"]
     report = {
@@ -487,6 +518,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    observed = compact(report)
+    if args.merge:
+        observed = merged(observed, json.loads(OBSERVED.read_text(encoding="utf-8")), list(declared))
+        covered = observed["changes"]
+        missing = [c for c in covered if not c["observed"]]
     print(
         f"history: {len(results)} sets in {report['seconds']} s: "
         f"{sum(e['status'] == 'passed' for e in results.values())} passed, {len(failed)} failed, "
@@ -506,7 +542,6 @@ def main(argv: list[str] | None = None) -> int:
     if full and not failed and not missing and not args.no_docs:
         from conformance.render import versions_page
 
-        observed = compact(report)
         OBSERVED.parent.mkdir(parents=True, exist_ok=True)
         OBSERVED.write_text(json.dumps(observed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         page = REPO / "docs" / "versions.md"

@@ -274,12 +274,14 @@ def _version(text: str) -> Any:
 
 def _steps(prop: str, framework: str, newest: Any) -> str:
     steps = changes_for(prop, framework)
-    if not steps:
-        return ""
-    parts = [f"< {steps[0].release}: {_era(steps[0].old)}"]
-    for step in steps:
-        parts.append(f"[{step.release}]({step.source}): {_era(step.new)}")
-    return f"{steps[0].package}: " + " → ".join(parts)
+    lines = []
+    for package, also, servers in dict.fromkeys((s.package, s.also, s.servers) for s in steps):
+        line = [s for s in steps if (s.package, s.also, s.servers) == (package, also, servers)]
+        parts = [f"< {line[0].release}: {_era(line[0].old)}"]
+        parts += [f"[{step.release}]({step.source}): {_era(step.new)}" for step in line]
+        scope = "; ".join([f"on {', '.join(servers)}"] * bool(servers) + [f"`{also}`"] * bool(also))
+        lines.append(f"{package}{f' ({scope})' if scope else ''}: " + " → ".join(parts))
+    return "; ".join(lines)
 
 
 def _pipes(text: str) -> str:
@@ -354,9 +356,11 @@ def versions_page(observed: dict[str, Any]) -> str:
             key=lambda c: (c.package, _version(f"x {c.release}")),
         ):
             seen = by_change.get((c.property, c.package, c.release), {})
-            before, after = (_observed_side(seen.get(key)) for key in ("before", "after"))
+
+            what = f"{c.also} " if c.also else ""
             out.append(
-                f"| [{c.package} {c.release}]({c.source}) | {_era(c.old)} → {_era(c.new)} | "
-                f"{_pipes(c.why.strip())} | {before} | {after} |"
+                f"| [{c.package} {c.release}]({c.source}) | {what}{_era(c.old)} → {_era(c.new)} | "
+                f"{_pipes(c.why.strip())} | {_observed_side(seen.get('before'))} | "
+                f"{_observed_side(seen.get('after'))} |"
             )
     return "\n".join(out) + "\n"

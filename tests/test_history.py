@@ -13,7 +13,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from conformance.declared import changes, changes_for, properties
-from conformance.history import OBSERVED, coverage, load_sets, recheck
+from conformance.history import OBSERVED, coverage, load_sets, merged, recheck
 from conformance.render import changed_in, versions_page
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
@@ -29,15 +29,16 @@ def test_each_timeline_joins_up_and_ends_at_the_declared_table() -> None:
         assert "/blob/" in change.source or "/pull/" in change.source, change
     for prop in properties().values():
         for framework in FRAMEWORKS:
-            steps = changes_for(prop.name, framework)
-            if not steps:
-                continue
-            assert len({s.package for s in steps}) == 1, (prop.name, framework)
-            assert all(a.new == b.old for a, b in pairwise(steps)), (prop.name, framework)
             for server in SERVERS:
                 cell = prop.cell(framework, server)
-                newest = {"na": cell.na} if cell.na else cell.value
-                assert steps[-1].new == newest, (prop.name, framework, server)
+                steps = changes_for(prop.name, framework, server=server)
+                for key in dict.fromkeys(s.also for s in steps):  # the value (""), then each observation
+                    line = [s for s in steps if s.also == key]
+                    where = (prop.name, framework, server, key)
+                    assert len({s.package for s in line}) == 1, where
+                    assert all(a.new == b.old for a, b in pairwise(line)), where
+                    newest = cell.also.get(key) if key else {"na": cell.na} if cell.na else cell.value
+                    assert line[-1].new == newest, where
 
 
 def test_every_version_set_names_known_frameworks_and_ci_sets_exist() -> None:
@@ -92,6 +93,28 @@ def test_semantics_page_links_each_property_to_its_history() -> None:
         assert changed_in(name) in page, name
     for change in changes():
         assert f"versions.md#{change.property}" in page
+
+
+def test_a_release_before_the_framework_had_tasks_reports_every_cell_with_its_reason() -> None:
+    """Quart 0.15.1 has no `add_background_task`: no test runs on it, yet every property has its row."""
+    entry = observed()["sets"]["quart-0.15.1"]
+    assert entry["status"] == "passed" and entry["installed"]["quart"] == "0.15.1"
+    rows = {r["property"]: r for r in entry["results"]}
+    assert set(rows) == set(properties())
+    applies = [n for n, p in properties().items() if not p.cell("quart", "uvicorn").na]
+    assert applies and all(rows[n]["observed"].startswith("n/a: Quart has no `add_background_task`")
+                           for n in applies)
+
+
+def test_merging_sets_into_the_record_keeps_the_others_and_counts_their_coverage_again() -> None:
+    record = observed()
+    order = list(load_sets()[0])
+    measured = {"sets": {"quart-0.15.1": record["sets"]["quart-0.15.1"]}, "skipped": {}}
+    without = {**record, "sets": {n: e for n, e in record["sets"].items() if n != "quart-0.15.1"}}
+    assert not all(c["observed"] for c in coverage(without["sets"]))
+    again = merged(measured, without, order)
+    assert again["sets"] == record["sets"] and list(again["sets"]) == list(record["sets"])
+    assert again["changes"] == record["changes"]
 
 
 def test_an_unknown_set_and_one_that_will_not_install_are_one_line_each(tmp_path: Path) -> None:

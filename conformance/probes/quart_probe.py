@@ -70,6 +70,7 @@ async def health():
 
 
 quart_app = Quart(__name__)
-quart_app.config.from_prefixed_env()  # QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT, for a run that flips it
+if hasattr(quart_app.config, "from_prefixed_env"):  # Quart 0.17 on; before 0.19 nothing reads the timeout
+    quart_app.config.from_prefixed_env()  # QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT, for a run that flips it
 quart_app.register_blueprint(bp)
 app = observe(with_recipe(quart_app))
