@@ -101,7 +101,9 @@ def _once(key: str, step: str, run: Callable[[], Outcome | None]) -> Outcome | N
     return outcome
 
 
-@celery_app.task(name="afterward.notify", bind=True, max_retries=ROUNDS - 1)
+# shared=False: this app's task only (a shared task joins every app made in the process, such as
+# a wrong worker's, where two tasks of one name would be registered in a set's order).
+@celery_app.task(name="afterward.notify", bind=True, max_retries=ROUNDS - 1, shared=False)
 def notify(self, email: str, sender: str, log: str | None = None) -> None:
     """Clause 2 then clause 3: the log line (when there is one), then the e-mail. A round of
     attempts that ended on a temporary failure is retried as a new message, later."""

@@ -87,3 +87,13 @@ def test_a_redis_that_finds_its_port_taken_starts_on_another(tmp_path: Path) -> 
             assert first.proc is not None and second.proc is not None
             pids = {redis.Redis.from_url(r.url).info("server")["process_id"] for r in (first, second)}
             assert pids == {first.proc.pid, second.proc.pid} and len(pids) == 2
+
+
+def test_each_worker_app_runs_its_own_task() -> None:
+    """The wrong worker's app imports the right one's module: each app must still register its
+    own `afterward.notify` (a shared task would join both apps, the last one registered winning)."""
+    from durable import tasks
+    from durable.wrong_apps import forgetful_tasks
+
+    for module in (tasks, forgetful_tasks):
+        assert module.celery_app.tasks["afterward.notify"].run.__module__ == module.__name__

@@ -16,7 +16,9 @@ celery_app = Celery("afterward", broker=broker_url())
 celery_app.conf.update(SETTINGS)
 
 
-@celery_app.task(name="afterward.notify", bind=True)
+# shared=False: Celery would otherwise register this task in every app, durable.tasks' too, and
+# which of the two same-named tasks an app ends up with would depend on a set's order.
+@celery_app.task(name="afterward.notify", bind=True, shared=False)
 def notify(self, email: str, sender: str, log: str | None = None) -> None:
     if log:
         write_log(log)
