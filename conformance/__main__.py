@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
     parser.add_argument("--report", default="reports/conformance.json")
     parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
-    parser.add_argument("--workers", default="2", help="pytest-xdist workers (default 2; 0 for none)")
+    parser.add_argument("--workers", default="3", help="pytest-xdist workers (default 3; 0 for none)")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
 

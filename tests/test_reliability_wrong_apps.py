@@ -1,6 +1,6 @@
 """The reliability checks can fail: each deliberately wrong (or different) app in
-reliability/wrong_apps/ is caught, by the row that names what broke; the reference app
-passes the same runs."""
+reliability/wrong_apps/ is caught, by the row that names what broke. The reference apps pass
+the same checks in `nox -s reliability_quick`, in the same default run."""
 
 import json
 import subprocess
@@ -34,9 +34,3 @@ def test_reliability_checks_catch_wrong_app(name: str, tmp_path) -> None:
     failed = {r["property"] for r in json.loads((tmp_path / "report.json").read_text())["results"]
               if not r["passed"]}
     assert rows <= failed, (failed, done.stdout[-3000:])
-
-
-def test_reference_app_passes_the_same_checks(tmp_path) -> None:
-    done = run(["--framework", "starlette"], ["-k", "load or fuzz or sigkill"], tmp_path / "report.json")
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert all(r["passed"] for r in json.loads((tmp_path / "report.json").read_text())["results"])
