@@ -68,6 +68,7 @@ WRONG = {
     "retries_5xx": "10",
     "no_retry_4xx": "10",
     "no_retry_connection_errors": "10",
+    "refused_recipient_never_retried": "10",
     "one_attempt_too_many": "10",
     "no_backoff": "10",
     "no_mail_failed_event": "10",
