@@ -263,6 +263,19 @@ def _agrees(observed: Any, want: Any, tolerance: float) -> bool:
     return abs(observed - want) <= tolerance + 1e-9 if numbers and tolerance else observed == want
 
 
+def described(vset: VersionSet) -> dict[str, Any]:
+    """What a set's entry in the report says of the set itself, measured or not."""
+    return {
+        "about": vset.about,
+        "requirements": requirements(vset),
+        "resolution": vset.resolution,
+        "frameworks": list(vset.frameworks),
+        "servers": list(vset.servers),
+        "tiers": list(vset.tiers),
+        "cpus": os.cpu_count(),
+    }
+
+
 def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
     """A set's entry from the report its last measurement left in its environment, every row's
     verdict taken again from the declared tables as they are now: cells whose property has a
@@ -279,13 +292,7 @@ def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
     shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio") if p in versions}
     failed = [r for r in rows if not r["passed"]]
     return {
-        "about": vset.about,
-        "requirements": requirements(vset),
-        "resolution": vset.resolution,
-        "frameworks": list(vset.frameworks),
-        "servers": list(vset.servers),
-        "tiers": list(vset.tiers),
-        "cpus": os.cpu_count(),
+        **described(vset),
         "status": "passed" if rows and not failed else "failed",
         "installed": shown,
         "recorded": round(path.stat().st_mtime),
@@ -436,15 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     def measured(index: int, vset: VersionSet) -> None:
         t0 = time.monotonic()
         python, versions, why = install(vset, venvs)
-        entry: dict[str, Any] = {
-            "about": vset.about,
-            "requirements": requirements(vset),
-            "resolution": vset.resolution,
-            "frameworks": list(vset.frameworks),
-            "servers": list(vset.servers),
-            "tiers": list(vset.tiers),
-            "cpus": os.cpu_count(),
-        }
+        entry: dict[str, Any] = described(vset)
         if python is None:
             entry |= {"status": "skipped", "reason": why, "installed": {}, "results": []}
             print(f"[{index}/{len(chosen)}] {vset.name}: skipped: {why}", flush=True)
