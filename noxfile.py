@@ -107,7 +107,7 @@ def history_quick(session: nox.Session) -> None:
 @nox.session(venv_backend="uv")
 def lowest(session: nox.Session) -> None:
     """Both conformance tiers on the lowest releases pyproject allows: reports/history-lowest.json."""
-    run_history(session, "lowest", "--report", "reports/history-lowest.json", *session.posargs)
+    run_history(session, "lowest", "--merge", "--report", "reports/history-lowest.json", *session.posargs)
 
 
 @nox.session

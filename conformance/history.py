@@ -1,6 +1,7 @@
 """`python -m conformance.history`: the conformance suite on named sets of older releases.
 
-    python -m conformance.history                    # every set in conformance/versions.toml
+    python -m conformance.history                    # every set in conformance/versions.toml but
+                                                     # `own_run` ones (lowest: `nox -s lowest`)
     python -m conformance.history starlette-0.20.1   # some sets
     python -m conformance.history --ci               # the sets CI runs ([ci] in versions.toml)
     python -m conformance.history --merge quart-0.16.0   # some sets, into the committed record
@@ -62,6 +63,9 @@ class VersionSet:
     frameworks: tuple[str, ...] = ()
     servers: tuple[str, ...] = ("uvicorn",)
     tiers: tuple[str, ...] = ("semantics",)
+    #: Measured by `nox -s history` with no set named; a set with `own_run = true` runs only when named
+    #: (its session of its own), and the full run keeps its entry from the committed record.
+    default: bool = True
 
 
 def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
@@ -75,6 +79,7 @@ def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
             tuple(body.get("frameworks", ())),
             tuple(body.get("servers", ("uvicorn",))),
             tuple(body.get("tiers", ("semantics",))),
+            not body.get("own_run", False),
         )
         for name, body in data.get("sets", {}).items()
     }
@@ -387,7 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("sets", nargs="*", help="set names from conformance/versions.toml (default: all)")
+    parser.add_argument(
+        "sets",
+        nargs="*",
+        help="set names from conformance/versions.toml (default: all but those with `own_run = true`)",
+    )
     parser.add_argument("--ci", action="store_true", help="the sets named in [ci]")
     parser.add_argument("--report", default="reports/history.json")
     parser.add_argument(
@@ -411,7 +420,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     declared, ci = load_sets(Path(args.sets_file))
-    names = ci if args.ci else (args.sets or list(declared))
+    names = ci if args.ci else (args.sets or [n for n, s in declared.items() if s.default])
+    own_runs = [] if args.sets or args.ci else [n for n, s in declared.items() if not s.default]
+    if own_runs:
+        print(f"history: not measured here, kept from the committed record: {', '.join(own_runs)}", flush=True)
     skipped: dict[str, str] = {}
     for name in names:
         if name not in declared:
@@ -518,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     observed = compact(report)
-    if args.merge:
+    if args.merge or (full and own_runs):
         observed = merged(observed, json.loads(OBSERVED.read_text(encoding="utf-8")), list(declared))
         covered = observed["changes"]
         missing = [c for c in covered if not c["observed"]]

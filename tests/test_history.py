@@ -131,3 +131,25 @@ def test_an_unknown_set_and_one_that_will_not_install_are_one_line_each(tmp_path
     written = json.loads(report.read_text())
     assert set(written["skipped"]) == {"nosuchset", "broken"}
     assert "will not install" in written["skipped"]["broken"]
+
+
+def test_a_set_with_a_run_of_its_own_is_left_out_of_the_full_run_and_runs_when_named(tmp_path: Path) -> None:
+    sets = tmp_path / "versions.toml"
+    sets.write_text('[sets.every]\nabout = "in the full run"\nrequirements = ["starlette==0.0.1"]\n'
+                    'frameworks = ["starlette"]\n'
+                    '[sets.own]\nabout = "a session of its own"\nown_run = true\n'
+                    'requirements = ["starlette==0.0.2"]\nframeworks = ["starlette"]\n')
+
+    def history(*names: str) -> tuple[str, dict]:
+        report = tmp_path / "history.json"
+        done = subprocess.run([sys.executable, "-m", "conformance.history", *names, "--sets-file", str(sets),
+                               "--report", str(report), "--venvs", str(tmp_path / "venvs")],
+                              cwd=REPO, capture_output=True, text=True, timeout=300)
+        return done.stdout, json.loads(report.read_text())
+
+    out, written = history()
+    assert set(written["skipped"]) == {"every"}, out
+    assert "not measured here, kept from the committed record: own" in out
+    out, written = history("own")
+    assert set(written["skipped"]) == {"own"} and "not measured here" not in out, out
+    assert not load_sets()[0]["lowest"].default and load_sets()[0]["newest"].default
