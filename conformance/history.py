@@ -423,7 +423,8 @@ def main(argv: list[str] | None = None) -> int:
     names = ci if args.ci else (args.sets or [n for n, s in declared.items() if s.default])
     own_runs = [] if args.sets or args.ci else [n for n, s in declared.items() if not s.default]
     if own_runs:
-        print(f"history: not measured here, kept from the committed record: {', '.join(own_runs)}", flush=True)
+        kept = ", ".join(own_runs)
+        print(f"history: not measured here, kept from the committed record: {kept}", flush=True)
     skipped: dict[str, str] = {}
     for name in names:
         if name not in declared:
