@@ -383,7 +383,8 @@ def merged(measured: dict[str, Any], record: dict[str, Any], order: list[str]) -
     sets = {**record["sets"], **measured["sets"]}
     sets = {n: sets[n] for n in sorted(sets, key=lambda n: order.index(n) if n in order else len(order))}
     skipped = {n: why for n, why in record.get("skipped", {}).items() if n not in measured["sets"]}
-    return {**record, "sets": sets, "skipped": skipped | measured["skipped"], "changes": coverage(sets)}
+    merge = {"sets": sets, "skipped": skipped | measured["skipped"], "changes": coverage(sets)}
+    return {**record, **merge, "seconds": measured.get("seconds", record.get("seconds"))}  # this run's
 
 
 def main(argv: list[str] | None = None) -> int:
