@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
     parser.add_argument("--report", default="reports/conformance.json")
     parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
-    parser.add_argument("--workers", default="3", help="pytest-xdist workers (default 3; 0 for none)")
+    parser.add_argument(
+        "--workers",
+        default="6",
+        help="pytest-xdist workers (default 6: a pair's time is mostly waits, so more workers than "
+        "cores; 0 for none)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
 
@@ -113,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             if getattr(args, option)
             for a in (f"--{option}", str(Path(getattr(args, option)).resolve()))
         ]
+    # The suite needs no plugin but pytest-xdist: others installed beside it (hypothesis,
+    # schemathesis, a project's own) would be loaded by every worker, a second of CPU each, and
+    # could change how the suite runs.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    cmd += ["-p", "xdist.plugin"]  # also without workers: it declares the `xdist_group` mark
     if args.workers != "0" and not args.url:
         cmd += ["-n", args.workers, "--dist", "loadgroup"]
     for app in args.app:

@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         help="where the JSON report goes (default: %(default)s)",
     )
     parser.add_argument(
-        "--workers", help="pytest-xdist workers (default: one per app and server, at most 2; none for one)"
+        "--workers",
+        help="pytest-xdist workers (default: 5 per app and server, at most 6: each of a pair's servers "
+        "is a group of tests of its own)",
     )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
@@ -113,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from conformance.__main__ import main as run
 
-    pairs = len(args.app) * len(servers)  # each pair's tests run in one worker, its server started once
-    workers = args.workers or ("0" if pairs == 1 else str(min(2, pairs)))
+    pairs = len(args.app) * len(servers)  # each server of a pair serves its tests in one worker
+    workers = args.workers or str(min(6, 5 * pairs))
     forward = [
         "--tier",
         "contract",

@@ -33,7 +33,7 @@ from conformance.gates import GATES_ENV, GateServer
 from conformance.probes.tasks import FLIP_ENV
 from conformance.recipes import RECIPE_ENV, recipes
 from shared.recorder import EVENTS_ENV, read_events
-from shared.servers import FRAMEWORKS, LOG_CONFIG, SERVERS, LiveServer
+from shared.servers import FRAMEWORKS, LOG_CONFIG, SERVERS, LiveServer, client_tls
 from shared.sink import SmtpSink
 
 __all__ = ["Live", "Pair", "fresh_address", "not_applicable"]
@@ -122,6 +122,7 @@ class Live:
         return self.records_path.read_text().splitlines() if self.records_path.exists() else []
 
     def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("verify", client_tls())
         return httpx.Client(base_url=self.url, timeout=kwargs.pop("timeout", 15.0), **kwargs)
 
     def events(self, request_id: str | None = None, event: str | None = None) -> list[dict[str, Any]]:
@@ -291,15 +292,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if extra:
         config.hook.pytest_deselected(items=extra)
         items[:] = [i for i in items if i not in extra]
-    # With `--dist loadgroup`, the tests that share a pair's server (`live`, `probe`) go to one
-    # worker, so it starts once; those that start servers of their own (a configuration, a
-    # signal) form a second group, which another worker can run meanwhile.
+    # With `--dist loadgroup`, the tests that share one of a pair's servers go to one worker, so
+    # it starts once; each server's tests are a group of their own, and so are those that start
+    # servers of their own (a configuration, a signal), so that other workers run them meanwhile:
+    # most of a pair's time is spent waiting (back-offs, time-outs, grace periods), not computing.
     for item in items:
         params = params_of(item)
         if "pair" in params:
-            shared = {"live", "probe"} & set(getattr(item, "fixturenames", ()))
-            group = str(params["pair"]) + ("" if shared else "+own")
-            item.add_marker(pytest.mark.xdist_group(group))
+            item.add_marker(pytest.mark.xdist_group(f"{params['pair']}+{server_group(item)}"))
+
+
+#: The shared servers of a pair, each the key of an xdist group; the faults of clause 10 are a
+#: group of their own (their waits are most of the contract tier's), on a `live` server of its own.
+SHARED = ("probe", "live", "tuned", "defaults")
+
+
+def server_group(item: pytest.Item) -> str:
+    used = set(getattr(item, "fixturenames", ()))
+    shared = next((name for name in SHARED if name in used), "own")
+    marker = item.get_closest_marker("clause")
+    if shared == "live" and marker is not None and str(marker.args[0]) == "10":
+        return "faults"
+    return shared
 
 
 #: Why the tests of a pair did not stay together, when they did not (see `pytest_collection_finish`).

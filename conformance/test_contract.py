@@ -520,103 +520,118 @@ def wait_records(live: Live, count: int) -> list[str]:
 
 
 @pytest.mark.clause("10")
-@pytest.mark.parametrize("sender", ["sync", "async"])
-def test_temporary_failure_is_retried_after_the_backoff(
-    live: Live, sink: SmtpSink, address: str, sender: str
-) -> None:
+def test_temporary_failure_is_retried_after_the_backoff(live: Live, sink: SmtpSink, address: str) -> None:
     """Clause 10: 4xx replies (400 and 499, the range's edges) are retried after the backoff and
     the e-mail delivered once; each failed attempt is a temporary, not final, `mail_failed`; no
     ERROR record."""
     records = len(error_records(live)) if live.server is not None else 0
-    sink.fail("400 4.0.0 try again later", address, times=1)
-    sink.fail("499 4.0.0 try again later", address, times=1)
-    assert notify(live, address, sender=sender).status_code == 200
-    mails = sink.wait_for(address, 3, timeout=DEADLINE)
-    assert [m.reply[:3] for m in mails] == ["400", "499", "250"]
-    check_backoff(mails, BACKOFF)
-    if live.events_path is not None:
-        check_failures(live, address, 2, temporary=True, final=False)
-        live.wait_event(address, "mail_sent", attempt=3)
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.fail("400 4.0.0 try again later", target, times=1)
+        sink.fail("499 4.0.0 try again later", target, times=1)
+        assert notify(live, target, sender=sender).status_code == 200
+        mails = sink.wait_for(target, 3, timeout=DEADLINE)
+        assert [m.reply[:3] for m in mails] == ["400", "499", "250"]
+        check_backoff(mails, BACKOFF)
+        if live.events_path is not None:
+            check_failures(live, target, 2, temporary=True, final=False)
+            live.wait_event(target, "mail_sent", attempt=3)
+
+    for_both_senders(check)
     if live.server is not None:
         assert len(error_records(live)) == records, "an ERROR record for a failure that was retried"
 
 
 @pytest.mark.clause("10")
-@pytest.mark.parametrize("sender", ["sync", "async"])
-def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+def test_permanent_failure_is_not_retried(live: Live, sink: SmtpSink, address: str) -> None:
     """Clause 10: a 5xx reply (500, the lowest) ends it: one attempt, a permanent final
     `mail_failed`, one ERROR record."""
     records = len(error_records(live)) if live.server is not None else 0
-    sink.fail("500 5.0.0 not accepted", address, times=5)
-    assert notify(live, address, sender=sender).status_code == 200
-    sink.wait_for(address, 1, timeout=DEADLINE)
-    if live.events_path is not None:
-        check_failures(live, address, 1, temporary=False, final=True)
-    no_further_attempt(sink, address, 1, BACKOFF + LATE)
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.fail("500 5.0.0 not accepted", target, times=5)
+        assert notify(live, target, sender=sender).status_code == 200
+        sink.wait_for(target, 1, timeout=DEADLINE)
+        if live.events_path is not None:
+            check_failures(live, target, 1, temporary=False, final=True)
+        no_further_attempt(sink, target, 1, BACKOFF + LATE)
+
+    for_both_senders(check)
     if live.server is not None:
-        assert len(wait_records(live, records + 1)) == records + 1, (
-            "not one ERROR record for the final failure"
+        assert len(wait_records(live, records + 2)) == records + 2, (
+            "not one ERROR record for each final failure (one per sender)"
         )
 
 
 @pytest.mark.clause("10")
-@pytest.mark.parametrize("sender", ["sync", "async"])
 def test_refused_recipient_is_temporary_or_permanent_by_its_code(
-    live: Live, sink: SmtpSink, address: str, sender: str
+    live: Live, sink: SmtpSink, address: str
 ) -> None:
     """Clause 10: a recipient refused at `RCPT TO` is a failed attempt like any other: with 450
     it is retried (the default 4 attempts), with 550 it is not; nothing is delivered."""
-    temporary, permanent = f"temp-{address}", f"perm-{address}"
-    sink.refuse("450 4.2.1 mailbox busy", temporary, times=ATTEMPTS + 2)
-    sink.refuse("550 5.1.1 no such mailbox", permanent, times=ATTEMPTS + 2)
-    for target in (temporary, permanent):
-        assert notify(live, target, sender=sender).status_code == 200
-    sink.wait_refused(temporary, ATTEMPTS, timeout=DEADLINE)
-    if live.events_path is not None:  # the app's word that it has given up on both
-        check_failures(live, temporary, ATTEMPTS, temporary=True, final=True)
-        check_failures(live, permanent, 1, temporary=False, final=True)
-    else:
-        no_further_attempt(sink, temporary, ATTEMPTS, MAX_BACKOFF + LATE, refused=True)
-    assert (sink.refused[temporary], sink.refused[permanent]) == (ATTEMPTS, 1)
-    assert not sink.to(temporary) and not sink.to(permanent), "an e-mail for a refused recipient"
+
+    def check(sender: str) -> None:
+        temporary, permanent = f"temp-{sender}-{address}", f"perm-{sender}-{address}"
+        sink.refuse("450 4.2.1 mailbox busy", temporary, times=ATTEMPTS + 2)
+        sink.refuse("550 5.1.1 no such mailbox", permanent, times=ATTEMPTS + 2)
+        for target in (temporary, permanent):
+            assert notify(live, target, sender=sender).status_code == 200
+        sink.wait_refused(temporary, ATTEMPTS, timeout=DEADLINE)
+        if live.events_path is not None:  # the app's word that it has given up on both
+            check_failures(live, temporary, ATTEMPTS, temporary=True, final=True)
+            check_failures(live, permanent, 1, temporary=False, final=True)
+        else:
+            no_further_attempt(sink, temporary, ATTEMPTS, MAX_BACKOFF + LATE, refused=True)
+        assert (sink.refused[temporary], sink.refused[permanent]) == (ATTEMPTS, 1)
+        assert not sink.to(temporary) and not sink.to(permanent), "an e-mail for a refused recipient"
+
+    for_both_senders(check)
 
 
 @pytest.mark.clause("10")
-@pytest.mark.parametrize("sender", ["sync", "async"])
-def test_temporary_failures_stop_after_the_attempts(
-    live: Live, sink: SmtpSink, address: str, sender: str
-) -> None:
+def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, address: str) -> None:
     """Clause 10: 4xx every time: 4 attempts (the default), waits of 0.2, 0.4 and 0.8 s, then
     a final `mail_failed` and one ERROR record."""
     records = len(error_records(live)) if live.server is not None else 0
-    sink.fail("421 4.3.2 service not available", address, times=ATTEMPTS + 2)
-    assert notify(live, address, sender=sender).status_code == 200
-    mails = sink.wait_for(address, ATTEMPTS, timeout=DEADLINE)
-    check_backoff(mails, BACKOFF)
-    if live.events_path is not None:  # the app's word that it has given up: no fifth attempt came
-        check_failures(live, address, ATTEMPTS, temporary=True, final=True)
-        assert len(sink.to(address)) == ATTEMPTS, (
-            f"{len(sink.to(address))} attempts; the spec allows {ATTEMPTS}"
-        )
-    else:
-        no_further_attempt(sink, address, ATTEMPTS, MAX_BACKOFF + LATE)
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.fail("421 4.3.2 service not available", target, times=ATTEMPTS + 2)
+        assert notify(live, target, sender=sender).status_code == 200
+        mails = sink.wait_for(target, ATTEMPTS, timeout=DEADLINE)
+        check_backoff(mails, BACKOFF)
+        if live.events_path is not None:  # the app's word that it has given up: no fifth attempt came
+            check_failures(live, target, ATTEMPTS, temporary=True, final=True)
+            assert len(sink.to(target)) == ATTEMPTS, (
+                f"{len(sink.to(target))} attempts; the spec allows {ATTEMPTS}"
+            )
+        else:
+            no_further_attempt(sink, target, ATTEMPTS, MAX_BACKOFF + LATE)
+
+    for_both_senders(check)
     if live.server is not None:
-        assert len(wait_records(live, records + 1)) == records + 1, (
-            "not one ERROR record for the final failure"
+        assert len(wait_records(live, records + 2)) == records + 2, (
+            "not one ERROR record for each final failure (one per sender)"
         )
 
 
 @pytest.mark.clause("10")
-@pytest.mark.parametrize("sender", ["sync", "async"])
-def test_dropped_connection_is_retried(live: Live, sink: SmtpSink, address: str, sender: str) -> None:
+def test_dropped_connection_is_retried(live: Live, sink: SmtpSink, address: str) -> None:
     """Clause 10: a connection closed without a reply is temporary: retried, delivered once."""
-    sink.drop(address, times=1)
-    assert notify(live, address, sender=sender).status_code == 200
-    mails = sink.wait_for(address, 2, timeout=DEADLINE)
-    assert [m.delivered for m in mails] == [False, True]
-    check_backoff(mails, BACKOFF)
-    if live.events_path is not None:
-        check_failures(live, address, 1, temporary=True, final=False)
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.drop(target, times=1)
+        assert notify(live, target, sender=sender).status_code == 200
+        mails = sink.wait_for(target, 2, timeout=DEADLINE)
+        assert [m.delivered for m in mails] == [False, True]
+        check_backoff(mails, BACKOFF)
+        if live.events_path is not None:
+            check_failures(live, target, 1, temporary=True, final=False)
+
+    for_both_senders(check)
 
 
 @pytest.mark.clause("10")

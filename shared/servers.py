@@ -15,9 +15,11 @@ the port and no request can reach anything but the server.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,6 +38,7 @@ __all__ = [
     "ServerFailed",
     "app_dir",
     "binds_itself",
+    "client_tls",
     "reserve_port",
 ]
 
@@ -43,6 +46,14 @@ REPO = Path(__file__).resolve().parent.parent
 #: The directory the servers import apps from and run in: this checkout, unless this variable
 #: names another (`afterward-conformance` sets it to the user's `--app-dir`).
 APP_DIR_ENV = "AFTERWARD_APP_DIR"
+
+
+@functools.cache
+def client_tls() -> ssl.SSLContext:
+    """One TLS context for all the suite's HTTP clients (`httpx.Client(verify=client_tls())`): httpx
+    would build one per client, loading the CA bundle each time, about 50 ms of CPU: seconds per
+    pair of a conformance run, which makes hundreds of clients."""
+    return ssl.create_default_context()
 
 
 def app_dir() -> Path:
@@ -244,7 +255,7 @@ class LiveServer:
         deadline = time.monotonic() + self.ready_timeout
         assert self.proc is not None
         last = "nothing (no connection yet)"
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, verify=client_tls()) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise ServerFailed(
