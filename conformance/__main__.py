@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
     parser.add_argument(
         "--workers",
-        default="6",
-        help="pytest-xdist workers (default 6: a pair's time is mostly waits, so more workers than "
+        default="8",
+        help="pytest-xdist workers (default 8: a pair's time is mostly waits, so more workers than "
         "cores; 0 for none)",
     )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
