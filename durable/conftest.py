@@ -1,5 +1,5 @@
-"""The contract tier's fixtures, durable: `live`, `fresh_live` and `configured` serve a
-framework's durable twin.
+"""The contract tier's fixtures, durable: `live`, `fresh_live`, `configured`, `tuned` and
+`defaults` serve a framework's durable twin.
 
 One Redis and one Celery worker per test process serve every pair (the worker does not
 depend on the framework); each pair's web app runs under its server with the same
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fixtures import Live, Pair
+from conformance.fixtures import TUNED, Live, Pair
 from durable.stack import DurableServer, Stack, durable_app
 from shared.sink import SmtpSink
 
@@ -65,21 +65,47 @@ def fresh_live(pair: Pair, backend: Stack, tmp_path: Path) -> Iterator[Live]:
     _stop(running)
 
 
+def own_stack(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> tuple[Stack, Live]:
+    """Redis, a worker and the pair's durable app of their own, all with this configuration
+    (`""` removes a variable): most of the configuration is the worker's."""
+    stack = Stack(durable_app(pair.framework), pair.server, sink.port, workdir, extra_env={**CONTRACT_ENV, **env})
+    stack.start()
+    assert stack.web is not None
+    return stack, Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
+                       stack.log_path, stack.records_path)
+
+
 @pytest.fixture
 def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Callable[..., Live]]:
-    """`configured(**env)`: Redis, a worker and the pair's durable app of this test's own, all
-    with this configuration (`""` removes a variable)."""
+    """`configured(**env)`: a stack of this test's own (`own_stack`) with this configuration."""
     stacks: list[Stack] = []
 
     def start(**env: str) -> Live:
-        stack = Stack(durable_app(pair.framework), pair.server, sink.port, tmp_path / f"stack{len(stacks)}",
-                      extra_env={**CONTRACT_ENV, **env})
+        stack, running = own_stack(pair, sink, tmp_path / f"stack{len(stacks)}", **env)
         stacks.append(stack)
-        stack.start()
-        assert stack.web is not None
-        return Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
-                    stack.log_path, stack.records_path)
+        return running
 
     yield start
     for stack in stacks:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def tuned(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The contract tier's `tuned`, durable: a stack of its own with `TUNED`."""
+    stack, running = own_stack(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), **TUNED)
+    yield running
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def defaults(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The contract tier's `defaults`, durable: a stack of its own with the SMTP server and the
+    log path unset and a `TMPDIR` of its own, for the web app and the worker alike."""
+    temp = tmp_path_factory.mktemp(f"defaults-{pair}") / "tmp"
+    temp.mkdir()
+    unset = {"AFTERWARD_SMTP_HOST": "", "AFTERWARD_SMTP_PORT": "", "AFTERWARD_LOG_PATH": ""}
+    stack, running = own_stack(pair, sink, temp.parent / "stack", **unset, TMPDIR=str(temp))
+    running.temp_dir = temp
+    yield running
+    stack.stop()
