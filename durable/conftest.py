@@ -68,7 +68,8 @@ def fresh_live(pair: Pair, backend: Stack, tmp_path: Path) -> Iterator[Live]:
 def own_stack(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> tuple[Stack, Live]:
     """Redis, a worker and the pair's durable app of their own, all with this configuration
     (`""` removes a variable): most of the configuration is the worker's."""
-    stack = Stack(durable_app(pair.framework), pair.server, sink.port, workdir, extra_env={**CONTRACT_ENV, **env})
+    app = durable_app(pair.framework)
+    stack = Stack(app, pair.server, sink.port, workdir, extra_env={**CONTRACT_ENV, **env})
     stack.start()
     assert stack.web is not None
     return stack, Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
