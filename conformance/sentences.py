@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PAGE", "Sentence", "contract_tests", "page", "sentences", "spec_text"]
+__all__ = ["PAGE", "Sentence", "contract_tests", "missing_tests", "page", "sentences", "spec_text"]
 
 HERE = Path(__file__).resolve().parent
 TABLE = HERE / "sentences.toml"
@@ -45,10 +45,10 @@ def spec_text() -> str:
     return " ".join(SPEC.read_text(encoding="utf-8").split())
 
 
-def contract_tests() -> dict[str, str]:
+def contract_tests(path: Path = TESTS) -> dict[str, str]:
     """Test name (without `test_`) -> its clause marker, from test_contract.py's source."""
     found = {}
-    for node in ast.parse(TESTS.read_text(encoding="utf-8")).body:
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             for deco in node.decorator_list:
                 if (
@@ -58,6 +58,31 @@ def contract_tests() -> dict[str, str]:
                 ):
                     found[node.name.removeprefix("test_")] = str(deco.args[0].value)
     return found
+
+
+def test_names(path: Path) -> set[str]:
+    """The tests a file defines (without `test_`)."""
+    return {
+        node.name.removeprefix("test_")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
+def missing_tests() -> list[str]:
+    """The tests the table lists that do not exist: a bare name is test_contract.py's; `file::name`
+    is that file's (durable/test_contract.py runs the contract tests on the durable apps)."""
+    contract, missing = set(contract_tests()), []
+    for test in {t for s in sentences() for t in s.tests}:
+        where, _, name = test.rpartition("::")
+        if where in ("", "durable/test_contract.py"):
+            known = contract
+        else:
+            path = HERE.parent / where
+            known = test_names(path) if path.is_file() else set()
+        if name not in known:
+            missing.append(test)
+    return sorted(missing)
 
 
 def _cell(text: str) -> str:
@@ -76,6 +101,9 @@ def page() -> str:
         "(`python -m conformance --app module:app`, or `--url` for an app already running; with `--url`,",
         "the tests that must start, stop or configure the app themselves are reported `n/a`). Where a",
         "sentence, or part of one, cannot be observed from outside the app, the last column says why.",
+        "Clauses 12 to 17 are the durable variants' ([durable.md](durable.md)): their tests are named",
+        "`file::test`, `durable/test_contract.py::` being a contract test run on the durable apps",
+        "(`nox -s durable`).",
         "",
         "| clause | sentence | tests | not observed |",
         "|---|---|---|---|",

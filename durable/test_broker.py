@@ -21,10 +21,14 @@ from durable.tasks import BROKER_ENV, BROKER_UNAVAILABLE
 from shared.sink import SmtpSink
 from shared.spec import SENT_MESSAGE, log_line
 
+#: How long an answer is waited for while the broker holds the message: a correct app never
+#: answers then; one that does not wait for its enqueue answers within milliseconds.
+EARLY_WINDOW = 0.5
 #: A correct app answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 5.0
 WRONG = {"blocking": "durable.wrong_apps.blocking_enqueue_app:app",
-         "swallowing": "durable.wrong_apps.swallowing_app:app"}
+         "swallowing": "durable.wrong_apps.swallowing_app:app",
+         "unawaited": "durable.wrong_apps.unawaited_enqueue_app:app"}
 
 
 @pytest.fixture
@@ -108,9 +112,12 @@ def enqueue_blocks_event_loop(live: Live, gate: BrokerGate, sink: SmtpSink) -> b
                 blocked = client.get("/health").status_code != 200
         except httpx.TimeoutException:
             blocked = True
+        held.join(EARLY_WINDOW)  # clause 12: no answer before the broker has the message
+        early = list(answers)
     finally:
         gate.release()
     held.join(30)
+    assert not early, f"answered {early[0].status_code} while the broker still held the message"
     assert answers and answers[0].status_code == 200 and answers[0].json() == SENT_MESSAGE
     sink.wait_for(address)
     return blocked
@@ -124,3 +131,11 @@ def test_enqueue_does_not_block_the_event_loop(gated: Live, gate: BrokerGate, si
 @pytest.mark.wrong("blocking")
 def test_enqueue_on_the_event_loop_is_caught(wrong: Live, gate: BrokerGate, sink: SmtpSink) -> None:
     assert enqueue_blocks_event_loop(wrong, gate, sink) is True
+
+
+@pytest.mark.wrong("unawaited")
+def test_answer_before_the_broker_has_the_message_is_caught(wrong: Live, gate: BrokerGate,
+                                                             sink: SmtpSink) -> None:
+    """Clause 12: an app that answers without waiting for its enqueue is caught."""
+    with pytest.raises(AssertionError, match="while the broker still held the message"):
+        enqueue_blocks_event_loop(wrong, gate, sink)
