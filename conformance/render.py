@@ -151,6 +151,21 @@ def matrix(rows: list[dict[str, Any]], width: int = WIDTH) -> list[str]:
     return lines + [line]
 
 
+def durable_properties() -> dict[str, dict[str, Any]]:
+    from durable.declared import properties as declared
+
+    return declared()
+
+
+def durable_cells() -> dict[str, str]:
+    """Semantics property -> the durable twins' value, from durable/expected.toml's `semantics`."""
+    return {
+        name: f"`{value}` ([{prop}](durable.md))"
+        for prop, p in durable_properties().items()
+        for name, value in p.get("semantics", {}).items()
+    }
+
+
 def _md_value(value: Any) -> str:
     if isinstance(value, str) and value.startswith("="):
         return f"`{value[1:]}`"
@@ -174,9 +189,16 @@ def semantics_page() -> str:
         "suite reports the cell as a mismatch every time. Numbers with a tolerance are compared",
         "within it; the run reports what it measured.",
         "",
-        "| property | " + " | ".join(f"{f}<br>{s}" for f in FRAMEWORKS for s in SERVERS) + " |",
-        "|---|" + "---|" * (len(FRAMEWORKS) * len(SERVERS)),
+        "The last column is the durable twins' (Celery on Redis, one value for the four frameworks,",
+        "[durable.md](durable.md)), declared in `durable/expected.toml` and measured by `nox -s durable`,",
+        "with the rows of the properties only they have; `-` where nothing is declared for them.",
+        "",
+        "| property | "
+        + " | ".join(f"{f}<br>{s}" for f in FRAMEWORKS for s in SERVERS)
+        + " | durable<br>(Celery) |",
+        "|---|" + "---|" * (len(FRAMEWORKS) * len(SERVERS) + 1),
     ]
+    durable = durable_cells()
     for prop in props.values():
         row = []
         for f in FRAMEWORKS:
@@ -191,7 +213,16 @@ def semantics_page() -> str:
                     if c.by_construction
                     else _md_value(c.value)
                 )
-        out.append(f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + " |")
+        out.append(
+            f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + f" | {durable.get(prop.name, '-')} |"
+        )
+    for name, p in durable_properties().items():
+        value = {True: "yes", False: "no"}.get(p["value"], str(p["value"]))
+        out.append(
+            f"| [`{name}`](durable.md) | "
+            + " | ".join(["-"] * len(FRAMEWORKS) * len(SERVERS))
+            + f" | `{value}` |"
+        )
     for prop in props.values():
         out += [
             "",

@@ -36,3 +36,11 @@ def test_every_declared_property_names_a_test_that_exists() -> None:
         path, _, function = prop["measured_by"].partition("::")
         assert f"def {function}(" in (REPO / path).read_text(), f"{name}: {prop['measured_by']} not found"
         assert prop["source"].startswith("https://github.com/") and "/blob/v" in prop["source"], name
+
+
+def test_every_durable_column_cell_names_a_semantics_property() -> None:
+    from conformance.declared import properties as semantics
+    from durable.declared import properties
+
+    named = {name for p in properties().values() for name in p.get("semantics", {})}
+    assert named and named <= set(semantics()), sorted(named - set(semantics()))
