@@ -26,6 +26,7 @@ import httpx
 
 from conformance.fixtures import Live
 from conformance.gates import GateServer
+from conformance.h2conn import H2Connection
 
 #: A correct probe answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
@@ -631,3 +632,85 @@ def test_yield_dependency_exit_task_runs(probe: Live, check: Any) -> None:
     wait_event(probe, rid, "app_done")
     barrier(probe)
     check("exit" in started(probe, rid))
+
+
+# -- over HTTP/2 -------------------------------------------------------------------------
+
+
+def h2(probe: Live) -> H2Connection:
+    """An HTTP/2 connection (h2c, prior knowledge) to the probe's server."""
+    return H2Connection(probe.own().port, timeout=DEADLINE)
+
+
+def h2_barrier(conn: H2Connection) -> None:
+    """A later stream on the same connection, answered: the server has handled every frame
+    and every event of the streams before it (or ended the connection)."""
+    sid = conn.request("GET", "/health")
+    conn.wait(lambda: conn.streams[sid].over, DEADLINE)
+
+
+def test_h2_failed_task_closes(probe: Live, check: Any) -> None:
+    """Over HTTP/2, after a task raised: does the server end the connection, reset the stream, or
+    neither? Read once the app's call has ended and a later stream on the connection was answered."""
+    rid = new_rid()
+    conn = h2(probe)
+    try:
+        sid = conn.request("POST", f"/tasks/{rid}?plan=async:fail")
+        conn.wait(lambda: conn.streams[sid].status is not None, DEADLINE)
+        status = conn.streams[sid].status
+        wait_event(probe, rid, "task_fail")
+        wait_event(probe, rid, "app_done")
+        barrier(probe)
+        h2_barrier(conn)
+        stream = conn.streams[sid]
+        if conn.closed:
+            observed = "connection"
+        elif stream.reset is not None:
+            observed = "stream reset"
+        elif not stream.ended:
+            observed = "stream left open"
+        else:
+            observed = "nothing"
+    finally:
+        conn.close()
+    check(observed, status=status, goaway=conn.goaway, eof=conn.eof, reset=stream.reset)
+
+
+def test_h2_next_stream_waits_for_task(probe: Live, gates: GateServer, expected: bool, check: Any) -> None:
+    """Over HTTP/2, while the task of one stream is held, is a new stream on the same connection
+    answered?"""
+    rid, ping = new_rid(), new_rid("ping")
+    conn = h2(probe)
+    try:
+        first = conn.request("POST", f"/tasks/{rid}?plan=async:gate")
+        assert conn.wait(lambda: conn.streams[first].status == 200, DEADLINE)
+        gates.wait_arrived(f"{rid}.0")
+        second = conn.request("GET", f"/ping/{ping}")
+        answered = conn.wait(lambda: conn.streams[second].ended, QUIET if expected else PATIENCE)
+        gates.release(f"{rid}.0")
+        if not answered:  # it must come once the task is let go
+            assert conn.wait(lambda: conn.streams[second].ended, DEADLINE), "no answer after the release"
+        assert conn.streams[second].status == 200
+    finally:
+        gates.release(f"{rid}.0")
+        conn.close()
+    check(not answered)
+
+
+def test_h2_stream_reset_before_response_runs_task(probe: Live, gates: GateServer, check: Any) -> None:
+    """Over HTTP/2, when the client resets the stream (RST_STREAM) while the handler runs, does the
+    handler's task still run? The connection stays open."""
+    rid = new_rid()
+    conn = h2(probe)
+    try:
+        sid = conn.request("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1")
+        gates.wait_arrived(f"{rid}.handler")
+        conn.reset(sid)
+        h2_barrier(conn)  # the server has read the reset by the time a later stream is answered
+        gates.release(f"{rid}.handler")
+        done = wait_event(probe, rid, "app_done")
+        barrier(probe)
+    finally:
+        gates.release(f"{rid}.handler")
+        conn.close()
+    check(bool(started(probe, rid)), app_error=done["error"] or "none")
