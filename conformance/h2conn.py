@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import h2.config
@@ -71,10 +72,9 @@ class H2Connection:
         self.conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
         self._flush()
 
-    def wait(self, done: object, timeout: float) -> bool:
+    def wait(self, done: Callable[[], bool], timeout: float) -> bool:
         """Read frames until `done()` is true (returns True), the connection ends or the
         deadline passes (returns `done()`)."""
-        assert callable(done)
         deadline = time.monotonic() + timeout
         while not done() and not self.eof:
             left = deadline - time.monotonic()

@@ -63,8 +63,10 @@ KNOBS = {
     "small_pool": "shrink the thread pools (anyio's limiter and the loop's default executor) to 3",
     "close_conn": "answer with `Connection: close`",
     "hold_final": "hold the final (empty) body message until the request's tasks have ended",
+    "propagate": "once the request's tasks have ended, raise from the app's call if one of them raised",
     "queue_behind_tasks": "a request reaches the app only once every task added before it has ended",
     "cancel_on_disconnect": "cancel the app's call when the client hangs up",
+    "drop_after_gate": "drop the tasks of a handler that was held at its gate, as if the client had gone",
     "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
     "ignore_term": "ignore SIGTERM (where the signal reaches the app's process): a server that never exits",
     "dep_last": "the dependency's (or hook's) task is registered after the handler's",
@@ -166,6 +168,7 @@ def dependency_task(rid: str) -> tuple[Any, ...]:
 
 _sent: dict[str, asyncio.Event] = {}
 _pending: dict[str, int] = {}
+_failed: set[str] = set()
 
 
 async def _call(fn: Callable[..., Any], *args: Any) -> None:
@@ -192,7 +195,7 @@ def wrong(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
         fn = _isolated(fn, is_async)
     if flipped("defer"):
         fn, is_async = _deferred(fn, rid), True
-    if flipped("hold_final") or flipped("queue_behind_tasks"):
+    if flipped("hold_final") or flipped("queue_behind_tasks") or flipped("propagate"):
         _pending[rid] = _pending.get(rid, 0) + 1
         fn, is_async = _counted(fn, rid), True
     return fn
@@ -258,6 +261,9 @@ def _counted(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
     async def run(*args: Any) -> None:
         try:
             await _call(fn, *args)
+        except TaskFailure:
+            _failed.add(rid)
+            raise
         finally:
             _pending[rid] -= 1
 
@@ -298,6 +304,8 @@ async def handle(rid: str, query: Any, add: Callable[..., Any]) -> None:
         CTX.set(rid)
     if query.get("handler_gate"):
         await wait_gate_async(_gates(), f"{rid}.handler")
+        if flipped("drop_after_gate"):
+            found = []
     if query.get("fail"):
         raise HandlerFailure(rid)
     if flipped("late"):
@@ -372,6 +380,10 @@ def observe(app: ASGIApp) -> ASGIApp:
                 await _cancelled_on_disconnect(app, scope, receive, send_observed)
             else:
                 await app(scope, receive, send_observed)
+            while flipped("propagate") and _pending.get(rid):
+                await asyncio.sleep(0.01)  # a wrong probe's own wait for its tasks, inside the app
+            if rid in _failed:
+                raise TaskFailure(rid)
         except BaseException as error:
             record("app_done", rid, error=type(error).__name__)
             raise
