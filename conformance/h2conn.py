@@ -113,7 +113,7 @@ class H2Connection:
             elif isinstance(event, h2.events.StreamReset) and stream is not None:
                 stream.reset = int(event.error_code)
             elif isinstance(event, h2.events.ConnectionTerminated):
-                self.goaway = int(event.error_code)
+                self.goaway = int(event.error_code or 0)  # NO_ERROR when the frame names none
         self._flush()
 
     def _flush(self) -> None:

@@ -382,7 +382,7 @@ def observe(app: ASGIApp) -> ASGIApp:
                 await app(scope, receive, send_observed)
             while flipped("propagate") and _pending.get(rid):
                 await asyncio.sleep(0.01)  # a wrong probe's own wait for its tasks, inside the app
-            if rid in _failed:
+            if flipped("propagate") and rid in _failed:
                 raise TaskFailure(rid)
         except BaseException as error:
             record("app_done", rid, error=type(error).__name__)
