@@ -707,7 +707,7 @@ def test_h2_stream_reset_before_response_runs_task(probe: Live, gates: GateServe
         gates.wait_arrived(f"{rid}.handler")
         conn.reset(sid)
         h2_barrier(conn)  # the server has read the reset by the time a later stream is answered
-        barrier(probe)  # ... and has run the loop's callbacks it scheduled then
+        barrier(probe)  # and a later request on another connection, as over HTTP/1.1
         gates.release(f"{rid}.handler")
         done = wait_event(probe, rid, "app_done")
         barrier(probe)
