@@ -40,23 +40,13 @@ class DurableServer(LiveServer):
         return super().pids()
 
     def pids(self) -> list[int]:
-        found = self.web_pids()
-        for worker in self.workers():
-            if worker.proc is not None:
-                todo = [worker.proc.pid]
-                while todo:
-                    pid = todo.pop()
-                    found.append(pid)
-                    try:
-                        todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-                    except OSError:
-                        pass
-        return found
+        return self.web_pids() + [pid for worker in self.workers() for pid in worker.pids()]
 
 
 @dataclass
 class Stack:
-    """Redis, `workers` Celery workers and one web server for `app`, all in `workdir`."""
+    """Redis, `workers` Celery workers and a web server for `app` (`start_web` again for
+    another), all in `workdir`."""
 
     app: str
     server: str
@@ -71,6 +61,8 @@ class Stack:
     redis: RedisServer | None = None
     web: LiveServer | None = None
     running: list[Worker] = field(default_factory=list)
+    #: Every web server started, `web` the last.
+    webs: list[LiveServer] = field(default_factory=list)
 
     @property
     def events_path(self) -> Path:
@@ -110,19 +102,22 @@ class Stack:
             raise
         return self
 
-    def start_worker(self, name: str = "w1") -> Worker:
-        worker = Worker(self.env(), self.workdir / f"worker-{name}.log", self.concurrency, name=name,
-                        app=self.tasks, unset=self.unset()).start()
+    def start_worker(self, name: str = "w1", **env: str) -> Worker:
+        """A worker with the stack's configuration (and `env` over it)."""
+        worker = Worker({**self.env(), **env}, self.workdir / f"worker-{name}.log", self.concurrency,
+                        name=name, app=self.tasks, unset=self.unset()).start()
         self.running.append(worker)
         return worker
 
     def start_web(self, app: str | None = None, server: str | None = None, workdir: Path | None = None,
                   **env: str) -> LiveServer:
         """The web app under its server (or another app or server, in a directory of its own)."""
+        (workdir or self.workdir).mkdir(parents=True, exist_ok=True)
         log = (workdir or self.workdir) / "server.log"
         self.web = DurableServer(app or self.app, server or self.server, log_path=log,
                                  env={**self.env(), **env}, unset=self.unset(),
                                  workers=lambda: self.running).start()
+        self.webs.append(self.web)
         return self.web
 
     def kill_workers(self) -> None:
@@ -131,8 +126,9 @@ class Stack:
         self.running.clear()
 
     def stop(self) -> None:
-        if self.web is not None:
-            self.web.stop()
+        for web in self.webs:
+            web.stop()
+        self.webs.clear()
         for worker in self.running:
             worker.stop()
         self.running.clear()

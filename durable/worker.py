@@ -56,6 +56,20 @@ class Worker:
         self.kill()
         raise RuntimeError(f"the worker was not ready within {self.ready_timeout:g} s:\n{self.log_tail()}")
 
+    def pids(self) -> list[int]:
+        """The worker's main process and its descendants (the prefork pool's processes)."""
+        if self.proc is None:
+            return []
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except OSError:
+                pass
+        return found
+
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():
             return ""
