@@ -188,9 +188,10 @@ def durable_demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """What a background task costs, against a bare-ASGI ceiling: docs/benchmarks.md (`-- --quick`)."""
-    apt_install(session, GENERATORS, "the load generators")
-    install(session, *BENCH)
+    """What a background task costs, against a bare-ASGI ceiling, and what enqueueing costs:
+    docs/benchmarks.md (`-- --quick`, `-- --durable`)."""
+    apt_install(session, {**GENERATORS, **BROKER}, "the load generators and the broker")
+    install(session, *BENCH, *DURABLE)  # the durable apps' enqueue cost and delivery rate
     session.run("python", "-m", "bench", *session.posargs)
 
 

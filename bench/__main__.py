@@ -2,7 +2,8 @@
 
 Writes `reports/bench.json`; a full run of every pair also writes `docs/benchmarks.md`, its
 plots and its data (`docs/bench/`), and README's headlines. `--profiles` measures only the
-profiles, into that data; `--render` measures nothing. Progress goes to the terminal.
+profiles, `--durable` only the durable apps' numbers (`bench.durable`), into that data;
+`--render` measures nothing. Progress goes to the terminal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import report
+from bench import durable, report
 from bench.load import SERVER_CPU, pinned, require
 from bench.profile import profiles
 from bench.scenarios import FULL, QUICK, Stuck, measure
@@ -44,15 +45,26 @@ def main(argv: list[str] | None = None) -> int:
                              f"{report.DATA.relative_to(REPO)}; then write the page and README's headlines")
     parser.add_argument("--readme", type=Path, default=report.README,
                         help="the README whose headline block a full run, --profiles or --render writes")
+    parser.add_argument("--durable", action="store_true",
+                        help="measure only the durable apps' enqueue cost and delivery rate, into "
+                             f"the `durable` of {report.DATA.relative_to(REPO)}; then write the page and "
+                             "README's headlines")
     args = parser.parse_args(argv)
     if args.render:
         return publish(json.loads(report.DATA.read_text()), args)
-    require("wrk", "h2load")
+    require("wrk", "h2load", "redis-server")
     if args.profiles:
         data = json.loads(report.DATA.read_text())
         data["profiles"] = profiles()
         report.DATA.write_text(json.dumps(data, indent=1) + "\n")
         print(f"wrote the profiles into {report.DATA}")
+        return publish(data, args)
+    if args.durable:
+        data = json.loads(report.DATA.read_text())
+        with tempfile.TemporaryDirectory(prefix="afterward-bench-") as tmp:
+            data["durable"] = durable.run_all(FULL.runs, durable.FULL, Path(tmp))
+        report.DATA.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote the durable numbers into {report.DATA}")
         return publish(data, args)
     size = QUICK if args.quick else FULL
     args.out = args.out or REPO / "reports" / ("bench-quick.json" if args.quick else "bench.json")
@@ -80,10 +92,21 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    {pair}: {exc}", file=sys.stderr)
                         return 1
                 results.append({"framework": name, "server": server, "run": run, **measured})
+        # The durable apps beside their in-process twins, for the frameworks of the pairs run.
+        chosen = [f for f in FRAMEWORKS if any(name == f for name, _ in targets)]
+        if chosen:
+            try:
+                measured_durable = durable.run_all(size.runs, durable.QUICK if args.quick else durable.FULL,
+                                                   Path(tmp) / "durable", chosen,
+                                                   say=lambda s: print(s, flush=True))
+            except durable.Stuck as exc:
+                print(f"    durable: {exc}", file=sys.stderr)
+                return 1
 
     complete = targets == TARGETS and not args.quick
     data = {"machine": machine(), "versions": versions(), "size": vars(size) | {"quick": args.quick},
             "results": results, "profiles": profiles() if complete else [],
+            **({"durable": measured_durable} if chosen else {}),
             "seconds": round(time.monotonic() - started),
             "load_1m": [round(load, 2), round(os.getloadavg()[0], 2)]}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,12 +67,15 @@ def _ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
-def wrk(url: str, seconds: float, connections: int, timeout_s: float = 10) -> Load:
+def wrk(url: str, seconds: float, connections: int, timeout_s: float = 10, method: str = "GET") -> Load:
     """Closed loop: `connections` connections on one wrk thread for `seconds`."""
-    cmd = [*pinned(GENERATOR_CPU), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-           f"--timeout={timeout_s:g}s", "--latency", url]
-    return parse_wrk(subprocess.run(cmd, capture_output=True, text=True, check=True,
-                                    timeout=seconds + timeout_s + 30).stdout)
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "method.lua"
+        script.write_text(f'wrk.method = "{method}"\n')
+        cmd = [*pinned(GENERATOR_CPU), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+               f"--timeout={timeout_s:g}s", "--latency", "-s", str(script), url]
+        return parse_wrk(subprocess.run(cmd, capture_output=True, text=True, check=True,
+                                        timeout=seconds + timeout_s + 30).stdout)
 
 
 def parse_wrk(out: str) -> Load:

@@ -12,18 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import facts, profile_facts
+from bench import durable_facts, durable_report, facts, profile_facts
 from bench.data import DATA, Row, cell, pairs, ratios, rps, values
 from bench.profile_report import section
 from bench.scenarios import ENDPOINTS
-from bench.template import fill, load, reflow, with_block
+from bench.template import DURABLE_MARKERS, fill, load, reflow, with_block
 
-__all__ = ["DATA", "headlines", "ratios", "readme_block", "render", "write", "write_readme"]
+__all__ = ["DATA", "durable_block", "headlines", "ratios", "readme_block", "render", "write", "write_readme"]
 
 NOTES = Path(__file__).with_name("notes.md")
 HEADLINES = Path(__file__).with_name("headlines.md")
+DURABLE_HEADLINE = Path(__file__).with_name("durable_headline.md")
 README = DATA.parent.parent.parent / "README.md"
-FACTS = {**facts.facts, **profile_facts.facts}
+FACTS = {**facts.facts, **profile_facts.facts, **durable_facts.facts}
 
 
 def spread(xs: list[float], fmt: str = "{:.0f}") -> str:
@@ -80,7 +81,7 @@ def write(data: dict[str, Any], page: Path) -> None:
     page.write_text(render(data, plot(data, plots)))
 
 
-PLOTS = ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog")
+PLOTS = ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog", "drain")
 
 
 def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
@@ -212,6 +213,9 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += table(["pair", "pending at stop", "drain s", "RSS before MiB", "RSS peak MiB", "RSS after MiB"],
                  rows)
 
+    if data.get("durable"):
+        out += durable_report.section(data, rel, images)
+
     if data.get("profiles"):
         out += section(data)
 
@@ -232,8 +236,16 @@ def readme_block(data: dict[str, Any]) -> str:
     return reflow(fill(load(HEADLINES), data, FACTS, "bench/headlines.md")).strip("\n")
 
 
+def durable_block(data: dict[str, Any]) -> str:
+    """README's durable scale-out line: bench/durable_headline.md filled from the data."""
+    return reflow(fill(load(DURABLE_HEADLINE), data, FACTS, "bench/durable_headline.md")).strip("\n")
+
+
 def write_readme(data: dict[str, Any], readme: Path = README) -> None:
-    readme.write_text(with_block(readme.read_text(), readme_block(data)))
+    text = with_block(readme.read_text(), readme_block(data))
+    if data.get("durable"):
+        text = with_block(text, durable_block(data), markers=DURABLE_MARKERS)
+    readme.write_text(text)
 
 
 def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
@@ -288,4 +300,6 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     bars("backlog", "Backlog: resident memory before, at the peak, after (MiB)", "MiB",
          {k: (lambda p, k=k: values(data, p, lambda r: r["backlog"][k] / 1024))
           for k in ("rss_before_kib", "rss_peak_kib", "rss_after_kib")})
+    if data.get("durable"):
+        files["drain"] = durable_report.plot(data, folder)
     return files

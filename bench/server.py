@@ -9,13 +9,14 @@ from shared.servers import LiveServer
 
 
 class BenchServer(LiveServer):
-    """`bench.apps.<name>_app:app` pinned to its own core, access log off, bound by port (see
+    """`bench.apps.<name>_app:app` (or `app`) pinned to its own core, access log off, bound by port (see
     `shared.servers.BIND_BY_PORT` for why). `runner` replaces the server's module
     (`python -m <runner>` instead of `python -m uvicorn`) for a wrapper that takes the
     same arguments, such as `bench.profiled`."""
 
-    def __init__(self, name: str, server: str, runner: str | None = None, **kwargs: Any) -> None:
-        super().__init__(f"bench.apps.{name}_app:app", server, by_port=True, **kwargs)
+    def __init__(self, name: str, server: str, runner: str | None = None, app: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(app or f"bench.apps.{name}_app:app", server, by_port=True, **kwargs)
         self.runner = runner
 
     def command(self, fd: int) -> list[str]:

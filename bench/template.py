@@ -21,6 +21,8 @@ PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 COMMENT = re.compile(r"<!--.*?-->\n*", re.DOTALL)
 #: README's generated block lies between these two lines.
 BEGIN, END = "<!-- bench:headlines -->", "<!-- /bench:headlines -->"
+#: README's durable scale-out line lies between these two.
+DURABLE_MARKERS = ("<!-- bench:durable -->", "<!-- /bench:durable -->")
 
 
 class Contradicted(ValueError):
@@ -95,15 +97,17 @@ def and_list(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def block(text: str, where: str = "README.md") -> str:
+def block(text: str, where: str = "README.md", markers: tuple[str, str] = (BEGIN, END)) -> str:
     """The text between README's markers (each on a line of its own)."""
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise ValueError(f"{where}: expected one `{BEGIN}` ... `{END}` block")
-    return text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n")
+    begin, end = markers
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ValueError(f"{where}: expected one `{begin}` ... `{end}` block")
+    return text[text.index(begin) + len(begin):text.index(end)].strip("\n")
 
 
-def with_block(text: str, new: str, where: str = "README.md") -> str:
+def with_block(text: str, new: str, where: str = "README.md", markers: tuple[str, str] = (BEGIN, END)) -> str:
     """`text` with the block between the markers replaced by `new`."""
-    block(text, where)
-    head, tail = text[:text.index(BEGIN) + len(BEGIN)], text[text.index(END):]
+    block(text, where, markers)
+    begin, end = markers
+    head, tail = text[:text.index(begin) + len(begin)], text[text.index(end):]
     return f"{head}\n{new.strip(chr(10))}\n{tail}"
