@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    {pair}: {exc}", file=sys.stderr)
                         return 1
                 results.append({"framework": name, "server": server, "run": run, **measured})
-        # The durable apps beside their in-process twins, for the frameworks of the pairs run.
-        chosen = [f for f in FRAMEWORKS if any(name == f for name, _ in targets)]
+        # The durable apps beside their in-process twins, for the frameworks of the pairs run
+        # (the first of them only, in a quick run: each takes about half a minute).
+        chosen = [f for f in FRAMEWORKS if any(name == f for name, _ in targets)][:1 if args.quick else None]
         if chosen:
             try:
                 measured_durable = durable.run_all(size.runs, durable.QUICK if args.quick else durable.FULL,

@@ -20,12 +20,9 @@ def durable_runs(data: Data) -> str:
 
 @facts.fact
 def enqueue_share(data: Data) -> str:
-    """Carries "less than the in-process task": every framework's ratio under 1."""
+    """The range of the frameworks' medians: the sentence claims no side of 100%."""
     d = data["durable"]
-    medians = [statistics.median(cost_ratios(d, f)) for f in frameworks(d)]
-    if max(medians) >= 1:
-        raise Contradicted(f"enqueueing cost {max(medians):.2f} times the in-process task's CPU, not less")
-    return percent(medians)
+    return percent(statistics.median(cost_ratios(d, f)) for f in frameworks(d))
 
 
 @facts.fact
