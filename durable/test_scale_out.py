@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -52,8 +53,12 @@ def scale_out(sink: SmtpSink, workdir: Path, app: str = durable_app("fastapi"),
     with stack.start(web=False):
         assert stack.redis is not None
         database = f"{stack.redis.url.rsplit('/', 1)[0]}/{second_database}"
-        workers = [stack.start_worker("w1"), stack.start_worker("w2", **{BROKER_ENV: database})]
-        webs = [stack.start_web(), stack.start_web(workdir=workdir / "web2")]
+        with ThreadPoolExecutor(4) as pool:  # the four processes start at once, each waited for
+            starting = [pool.submit(stack.start_worker, "w1"),
+                        pool.submit(stack.start_worker, "w2", **{BROKER_ENV: database}),
+                        pool.submit(stack.start_web, workdir=workdir / "web1"),
+                        pool.submit(stack.start_web, workdir=workdir / "web2")]
+            workers, webs = [f.result() for f in starting[:2]], [f.result() for f in starting[2:]]
         addresses = [fresh_address() for _ in range(NOTIFICATIONS)]
         for n, address in enumerate(addresses):
             answer = httpx.post(f"{webs[n % 2].url}/send-notification/{address}", timeout=10)
