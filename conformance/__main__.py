@@ -60,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
     parser.add_argument(
         "--workers",
-        default="8",
-        help="pytest-xdist workers (default 8: a pair's time is mostly waits, so more workers than "
-        "cores; 0 for none)",
+        help="pytest-xdist workers (default 8, or 5 per pair when fewer pairs are run: a pair's "
+        "time is mostly waits, so more workers than cores, and its servers are 5 groups; 0 for none)",
     )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
 
+    if args.workers is None:
+        pairs = len(args.app or args.framework or FRAMEWORKS) * len(args.server or SERVERS)
+        args.workers = str(min(8, 5 * pairs))
     for app in args.app:
         if ":" not in app:
             parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. myproject.main:app")

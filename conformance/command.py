@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workers",
-        help="pytest-xdist workers (default: 5 per app and server, at most 6: each of a pair's servers "
+        help="pytest-xdist workers (default: 5 per app and server, at most 8: each of a pair's servers "
         "is a group of tests of its own)",
     )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
@@ -115,17 +115,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from conformance.__main__ import main as run
 
-    pairs = len(args.app) * len(servers)  # each server of a pair serves its tests in one worker
-    workers = args.workers or str(min(6, 5 * pairs))
-    forward = [
-        "--tier",
-        "contract",
-        "--no-docs",
-        "--report",
-        str(Path(args.report).resolve()),
-        "--workers",
-        workers,
-    ]
+    forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve())]
+    forward += ["--workers", args.workers] if args.workers else []  # default: python -m conformance's
     forward += [a for app in args.app for a in ("--app", app)]
     forward += [a for name in servers for a in ("--server", name)]
     suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
