@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from shared.servers import REPO
+from shared.servers import REPO, process_tree
 
 __all__ = ["Worker"]
 
@@ -58,17 +58,7 @@ class Worker:
 
     def pids(self) -> list[int]:
         """The worker's main process and its descendants (the prefork pool's processes)."""
-        if self.proc is None:
-            return []
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-            except OSError:
-                pass
-        return found
+        return [] if self.proc is None else process_tree(self.proc.pid)
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

@@ -39,6 +39,7 @@ __all__ = [
     "app_dir",
     "binds_itself",
     "client_tls",
+    "process_tree",
     "reserve_port",
 ]
 
@@ -46,6 +47,19 @@ REPO = Path(__file__).resolve().parent.parent
 #: The directory the servers import apps from and run in: this checkout, unless this variable
 #: names another (`afterward-conformance` sets it to the user's `--app-dir`).
 APP_DIR_ENV = "AFTERWARD_APP_DIR"
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its descendants, from /proc (those that exit meanwhile are skipped)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            pass
+    return found
 
 
 @functools.cache
@@ -282,15 +296,7 @@ class LiveServer:
 
     def pids(self) -> list[int]:
         """The server process and its descendants (hypercorn's worker, for one)."""
-        found, todo = [], [self.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            try:
-                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-            except OSError:
-                pass
-        return found
+        return process_tree(self.pid)
 
     def rss_kib(self) -> int:
         """Resident memory of the server process and its workers, from /proc/PID/status."""
