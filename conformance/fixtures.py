@@ -447,7 +447,8 @@ TUNED = {
     "AFTERWARD_SMTP_ATTEMPTS": "3",
     "AFTERWARD_SMTP_BACKOFF": "1.5",
     # Far above a loaded machine's stalls: every check on this server talks to the sink under
-    # this time-out (with 1 s, one run in five under a load of 10 on 2 cores failed two of them).
+    # this time-out (at 1 s, a run at a load of 10 on 2 cores saw an attempt of the backoff
+    # check never reach the sink, most likely timed out on the way).
     "AFTERWARD_SMTP_TIMEOUT": "3",
 }
 
