@@ -45,28 +45,31 @@ def spec_text() -> str:
     return " ".join(SPEC.read_text(encoding="utf-8").split())
 
 
+def _test_functions(path: Path) -> list[ast.FunctionDef]:
+    return [
+        node
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
+
+
 def contract_tests(path: Path = TESTS) -> dict[str, str]:
     """Test name (without `test_`) -> its clause marker, from test_contract.py's source."""
     found = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            for deco in node.decorator_list:
-                if (
-                    isinstance(deco, ast.Call)
-                    and ast.unparse(deco.func) == "pytest.mark.clause"
-                    and isinstance(deco.args[0], ast.Constant)
-                ):
-                    found[node.name.removeprefix("test_")] = str(deco.args[0].value)
+    for node in _test_functions(path):
+        for deco in node.decorator_list:
+            if (
+                isinstance(deco, ast.Call)
+                and ast.unparse(deco.func) == "pytest.mark.clause"
+                and isinstance(deco.args[0], ast.Constant)
+            ):
+                found[node.name.removeprefix("test_")] = str(deco.args[0].value)
     return found
 
 
 def test_names(path: Path) -> set[str]:
     """The tests a file defines (without `test_`)."""
-    return {
-        node.name.removeprefix("test_")
-        for node in ast.parse(path.read_text(encoding="utf-8")).body
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
-    }
+    return {node.name.removeprefix("test_") for node in _test_functions(path)}
 
 
 def missing_tests() -> list[str]:
