@@ -1,4 +1,4 @@
-"""Nothing lost, nothing let in: fuzzing, SMTP faults, shutdown and load on eight pairs.
+"""Nothing lost, nothing let in: fuzzing, SMTP faults, shutdown and load on sixteen pairs.
 
 `python -m reliability` runs the quick variant (CI); `python -m reliability --full` the
 long one, which also writes `docs/reliability.md`. Sizes come from `AFTERWARD_RELIABILITY`
@@ -7,11 +7,8 @@ long one, which also writes `docs/reliability.md`. Sizes come from `AFTERWARD_RE
 
 import os
 
-#: The servers the checks run on unless `--server` names others: the ones whose shutdown
-#: the model in reliability/expectations.py covers. uvicorn-std shares uvicorn's shutdown
-#: code and settings and runs with `--server uvicorn-std`; granian, which ends running tasks
-#: with its worker instead of cancelling them after a grace, is not modelled yet.
-SERVERS = ("uvicorn", "hypercorn")
+#: The servers the checks run on unless `--server` names others: all four.
+SERVERS = ("uvicorn", "uvicorn-std", "hypercorn", "granian")
 
 FULL = os.environ.get("AFTERWARD_RELIABILITY", "quick") == "full"
 
@@ -25,6 +22,8 @@ IN_FLIGHT = 20
 #: Notifications delivered before the SIGKILL, which must stay delivered exactly once.
 DELIVERED_BEFORE_KILL = 10
 #: Full runs hold them this long after SIGTERM: longer than hypercorn's default 3-s grace.
+#: Quick runs hold them 0 s, except where that races a 0-s grace (granian's): see
+#: `Shutdown.hold_for`.
 HOLD_AFTER_SIGTERM = 4.0 if FULL else 0.0
 
 

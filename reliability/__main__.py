@@ -51,7 +51,8 @@ def main() -> int:
         print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
     elif full and merge and code == 0:
         data = report.merge(json.loads(REPORT.read_text()), json.loads(report.DATA.read_text()))
-        data["run"]["merged_seconds"] = round(time.monotonic() - started)
+        data["run"].setdefault("merges", []).append({"args": " ".join(args),
+                                                     "seconds": round(time.monotonic() - started)})
         report.DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         report.PAGE.write_text(report.render(data), encoding="utf-8")
         print(f"merged into {report.DATA.relative_to(REPO)}; rendered {report.PAGE.relative_to(REPO)}")

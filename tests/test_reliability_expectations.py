@@ -36,3 +36,22 @@ def test_the_model_reads_the_declared_table() -> None:
 
 def test_in_process_tasks_lose_what_is_in_flight_and_keep_what_was_delivered() -> None:
     assert in_process_after_kill(20, 10) == ("20/20", "10/10")
+
+
+def test_a_server_without_grace_stops_the_loop_and_cancels_nothing() -> None:
+    """granian: async def senders never resume; every def sender finishes, the executor's queued ones too."""
+    executor = Shutdown.declared("litestar", "granian", 4.0)
+    assert (executor.grace, executor.stops_loop) == (0.0, True)
+    assert executor.confirmed(SENDERS) == "10/20 (async 0/10, def 10/10)"
+    assert executor.unrecorded_bound(SENDERS) == 10
+
+
+def test_a_server_without_a_grace_setting_is_configured_as_it_is_by_default() -> None:
+    assert Shutdown.configured("fastapi", "granian", 4.0) == Shutdown.declared("fastapi", "granian", 4.0)
+    assert Shutdown.configured("quart", "granian", 4.0).grace == 30.0  # Quart's own time-out still applies
+
+
+def test_a_zero_hold_that_races_a_zero_grace_is_lengthened_past_its_tolerance() -> None:
+    assert Shutdown.hold_for("fastapi", "granian", 0.0) > Shutdown.declared("fastapi", "granian", 0.0).margin
+    assert Shutdown.hold_for("fastapi", "hypercorn", 0.0) == 0.0
+    assert Shutdown.hold_for("quart", "granian", 0.0) == 0.0  # Quart's 5-s grace, not granian's
