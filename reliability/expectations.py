@@ -49,7 +49,8 @@ from conformance.fixtures import Pair
 from conformance.plugin import resolve
 from shared.servers import FRAMEWORKS
 
-__all__ = ["CONFIGURED_GRACE", "GRACE_OPTION", "Shutdown", "declared_framework", "in_process_after_kill", "outcome", "split"]
+__all__ = ["CONFIGURED_GRACE", "GRACE_OPTION", "Shutdown", "declared_framework", "in_process_after_kill",
+           "outcome", "split"]
 
 #: A hold this close to a grace period (seconds) is a race between two timers, not an
 #: expectation: the model refuses it rather than guess.
@@ -128,7 +129,8 @@ class Shutdown:
         if self.grace is None:
             return False
         if abs(self.hold - self.grace) < self.margin:
-            raise ValueError(f"hold {self.hold:g} s within {self.margin:g} s of the {self.grace:g}-s grace: a race")
+            raise ValueError(f"hold {self.hold:g} s within {self.margin:g} s of the {self.grace:g}-s grace: "
+                             "a race")
         return self.hold > self.grace
 
     def running_sync(self, senders: Sequence[str]) -> int:
@@ -158,8 +160,8 @@ class Shutdown:
         if not self.cancels:
             return f"held {self.hold:g} s < grace {self.grace:g} s: all confirmed"
         if self.stops_loop:
-            return (f"held {self.hold:g} s, no grace: the loop stops, nothing is cancelled; async def senders "
-                    "never resume, def senders in threads and queued in the executor finish")
+            return (f"held {self.hold:g} s, no grace: the loop stops, nothing is cancelled; async def "
+                    "senders never resume, def senders in threads and queued in the executor finish")
         return (f"held {self.hold:g} s > grace {self.grace:g} s: async def senders cancelled, def senders in "
                 f"the {self.pool} threads finish, queued ones cancelled")
 

@@ -40,7 +40,7 @@ from shared.sink import Gate, SmtpSink
 #: to raise; its one shutdown setting, the time it gives a worker to exit before killing
 #: it, is set instead, so the row shows what setting it does.
 CONFIGURED = {
-    server: (option, f"{CONFIGURED_GRACE:g}") if option else ("--workers-kill-timeout", f"{CONFIGURED_GRACE:g}")
+    server: (option or "--workers-kill-timeout", f"{CONFIGURED_GRACE:g}")
     for server, option in GRACE_OPTION.items()
 }
 QUART_GRACE = {"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": f"{CONFIGURED_GRACE:g}"}
