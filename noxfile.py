@@ -19,9 +19,11 @@ nox.options.error_on_missing_interpreters = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 #: What every session installs: the suite's own dependencies, every server's extra and the
 #: reference apps' frameworks (the package installs only the first, and the extras asked for).
-DEPENDENCIES = [*PYPROJECT["project"]["dependencies"],
-                *(r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra),
-                *nox.project.dependency_groups(PYPROJECT, "reference")]
+DEPENDENCIES = list(dict.fromkeys([  # uvicorn is in two extras: once is enough
+    *PYPROJECT["project"]["dependencies"],
+    *(r for extra in PYPROJECT["project"]["optional-dependencies"].values() for r in extra),
+    *nox.project.dependency_groups(PYPROJECT, "reference"),
+]))
 TEST = nox.project.dependency_groups(PYPROJECT, "test")
 BENCH = nox.project.dependency_groups(PYPROJECT, "bench")
 DOCS = nox.project.dependency_groups(PYPROJECT, "docs")

@@ -139,9 +139,9 @@ def machine() -> dict[str, object]:
                   if line.startswith("model name")), platform.processor())
     return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
-            "loop": "asyncio (uvloop for uvicorn-std)",
+            "loops": {server: "uvloop" if server == "uvicorn-std" else "asyncio" for server in SERVERS},
             "http": {"uvicorn": "h11", "uvicorn-std": "httptools", "hypercorn": "h11 (its own HTTP/1.1)",
-                     "granian": "its own (Rust), ASGI interface"},
+                     "granian": "its own (Rust, hyper), ASGI interface"},
             "workers": 1}
 
 

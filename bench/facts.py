@@ -231,8 +231,14 @@ def sync_block_over(data: Data) -> str:
 
 
 @facts.fact
+def servers(data: Data) -> str:
+    """The servers measured, in the run's order: "uvicorn, uvicorn-std, hypercorn and granian"."""
+    return and_list(list(dict.fromkeys(s for _, s in framework_pairs(data))))
+
+
+@facts.fact
 def block_times(data: Data) -> str:
-    """Carries "the lesson holds in all four frameworks under both servers"."""
+    """Carries "the lesson holds in all four frameworks under {servers}"."""
     times = per_pair(data, framework_pairs(data), lambda p: ratios(
         data, p, cell("blocking", "async-block", "p99_ms"), cell("blocking", "sync-block", "p99_ms")))
     weak = [label(p) for p, t in times.items() if t < LESSON]
