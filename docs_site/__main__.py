@@ -1,6 +1,6 @@
 """`python -m docs_site`: write the site's generated pages; `--check` says which are stale.
 
-    python -m docs_site            # docs/index.md, side-by-side.md, recipes.md, moves/*.md
+    python -m docs_site            # docs/index.md, side-by-side.md, recipes.md, moves/*.md (servers too)
     python -m docs_site --check    # exit 1 (and name them) when a committed page differs
 """
 
@@ -46,6 +46,7 @@ def pages() -> dict[Path, str]:
            DOCS / "recipes.md": moves.recipes_page(), DOCS / "moves" / "index.md": moves.moves_index()}
     for old, new in moves.moves():
         out[DOCS / "moves" / f"{moves.slug(old, new)}.md"] = moves.move_page(old, new)
+    out[DOCS / "moves" / "servers.md"] = moves.servers_page()
     return out
 
 

@@ -30,6 +30,7 @@ import httpx
 
 __all__ = [
     "APP_DIR_ENV",
+    "DESCRIBED",
     "FRAMEWORKS",
     "LOG_CONFIG",
     "REPO",
@@ -141,6 +142,15 @@ SERVERS: dict[str, tuple[str, ...]] = {
         "--workers",
         "1",
     ),
+}
+
+#: What each entry serves with, in a phrase, for the pages that name the servers.
+DESCRIBED = {
+    "uvicorn": "uvicorn with h11 on asyncio: uvicorn without extras",
+    "uvicorn-std": "uvicorn with httptools on uvloop: what `uvicorn[standard]`, `fastapi run` and "
+    "`litestar run` pick",
+    "hypercorn": "hypercorn with its own HTTP/1.1 (h11) and HTTP/2 (h2) on asyncio",
+    "granian": "granian, HTTP in Rust (hyper), its ASGI interface on asyncio",
 }
 
 

@@ -35,8 +35,18 @@ def test_an_app_without_the_shared_skeleton_stops_the_side_by_side_page() -> Non
 def test_every_ordered_pair_of_frameworks_has_a_move_page() -> None:
     from docs_site.__main__ import DOCS, pages
 
-    move_pages = [p for p in pages() if p.parent == DOCS / "moves" and p.name != "index.md"]
+    move_pages = [p for p in pages() if p.parent == DOCS / "moves" and "-to-" in p.name]
     assert len(move_pages) == len(FRAMEWORKS) * (len(FRAMEWORKS) - 1) == 12
+
+
+def test_the_servers_page_shows_each_framework_what_the_server_decides() -> None:
+    page = moves.servers_page()
+    assert all(f"## {title}" in page for title in moves.TITLES.values())
+    # uvicorn waits without limit at SIGTERM, hypercorn 3 s, granian not at all: a row per framework
+    row = [line for line in page.splitlines() if line.startswith("| [`sigterm_default_grace_seconds`]")]
+    assert len(row) == 3 and all("`unbounded`" in r and "`3`" in r and "`0`" in r for r in row)
+    assert "sigterm_default_grace_seconds" not in page.split("## Quart")[1]  # Quart's own 5 s everywhere
+    assert "[`async_task_thread`]" not in page  # the event loop on every server
 
 
 def test_every_change_on_every_move_says_what_it_breaks() -> None:
