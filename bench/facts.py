@@ -9,6 +9,7 @@ with; they are not measurements, and the facts that use them say so in their sen
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from bench.data import Data, Get, Pair, cell, differences, framework_pairs, median, pairs, ratios, rps, values
 from bench.template import Contradicted, Facts, and_list, percent, sig, span
@@ -78,11 +79,48 @@ def cores(data: Data) -> str:
     return str(data["machine"]["cores"])
 
 
+#: What an older record (before the machine block named them) was measured with.
+HTTP_BEFORE = {"uvicorn": "h11", "hypercorn": "h11 (its own HTTP/1.1)"}
+
+
+def servers_line(m: dict[str, Any]) -> str:
+    """Each server's HTTP implementation and event loop, as the run recorded them."""
+    http = m.get("http", HTTP_BEFORE)
+    loops = m.get("loops", {})
+    return "; ".join(f"{server}: {impl}, {loops.get(server, 'asyncio')} loop"
+                     for server, impl in http.items())
+
+
+@facts.fact
+def server_configs(data: Data) -> str:
+    """The measured servers' configurations, so that every per-server number says what it is for."""
+    measured = dict.fromkeys(s for _, s in framework_pairs(data))
+    machine = {**data["machine"], "http": {s: v for s, v in data["machine"].get("http", HTTP_BEFORE).items()
+                                           if s in measured}}
+    return servers_line(machine)
+
+
+def by_server(per: dict[Pair, float], show: Callable[[list[float]], str]) -> str:
+    """One range per server, in the run's order: "92 to 98% on uvicorn, 90 to 95% on granian"."""
+    servers = dict.fromkeys(s for _, s in per)
+    return ", ".join(f"{show([v for p, v in per.items() if p[1] == s])} on {s}" for s in servers)
+
+
 # -- 1. one no-op task ------------------------------------------------------------------
 
 @facts.fact
 def async_keeps(data: Data) -> str:
     return percent(task_ratios(data, "async-noop").values())
+
+
+@facts.fact
+def async_keeps_by_server(data: Data) -> str:
+    return by_server(task_ratios(data, "async-noop"), percent)
+
+
+@facts.fact
+def sync_keeps_by_server(data: Data) -> str:
+    return by_server(task_ratios(data, "sync-noop"), percent)
 
 
 @facts.fact

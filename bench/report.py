@@ -89,18 +89,6 @@ def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
     return "\n".join(markdown(data, Path("bench"), images)) + "\n"
 
 
-#: What an older record (before the machine block named them) was measured with.
-HTTP_BEFORE = {"uvicorn": "h11", "hypercorn": "h11 (its own HTTP/1.1)"}
-
-
-def servers_line(m: dict[str, Any]) -> str:
-    """Each server's HTTP implementation and event loop, as the run recorded them."""
-    http = m.get("http", HTTP_BEFORE)
-    loops = m.get("loops", {})
-    return "; ".join(f"{server}: {impl}, {loops.get(server, 'asyncio')} loop"
-                     for server, impl in http.items())
-
-
 def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[str]:
     m, size, ps = data["machine"], data["size"], pairs(data)
     fw_pairs = [p for p in ps if p[0] != "bare"]
@@ -111,7 +99,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['system']}, Python {m['python']}. "
         f"Server pinned to core 0 and load generator to core 1: {'yes' if m['pinned'] else 'no'}. "
-        f"One worker per server; {servers_line(m)}. "
+        f"One worker per server; {facts.servers_line(m)}. "
         f"{size['runs']} run(s) per pair{' (quick)' if size['quick'] else ''}, "
         f"{size['seconds']} s per closed-loop measurement, after {size['warmup']} s of warm-up; "
         f"the whole run took {data['seconds']} s{run_load(data)}.",
