@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.options import add_target_options
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 
@@ -25,34 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--app",
-        action="append",
-        default=[],
-        metavar="MODULE:ATTR",
-        help="an ASGI app implementing shared/SPEC.md; runs the contract tier on it",
-    )
-    parser.add_argument(
-        "--url",
-        help="the contract tier against an app already running at this URL "
-        "(any language, any server); prints what to configure first",
-    )
-    parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
-    parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
-    parser.add_argument(
-        "--smtp-port",
-        type=int,
-        metavar="PORT",
-        help="the SMTP sink's port (default: a free one; with --url 8025)",
-    )
-    parser.add_argument(
-        "--wait",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="how long to wait for GET /health to answer 200 (default 30): the app at --url, "
-        "or each --app under each server before the run",
-    )
+    add_target_options(parser)
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from conformance.extras import install_hint, missing
+from conformance.options import add_target_options
 from shared.servers import APP_DIR_ENV, SERVERS
 
 __all__ = ["SUITE_INI", "main"]
@@ -34,26 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--app",
-        action="append",
-        default=[],
-        metavar="MODULE:ATTR",
-        help="an ASGI app implementing the spec (shared/SPEC.md); repeatable",
-    )
-    parser.add_argument(
-        "--url",
-        help="instead of --app: an app already running at this URL (any language, "
-        "any server); the suite prints what to configure and waits for it",
-    )
-    parser.add_argument("--log", metavar="PATH", help="with --url: the app's AFTERWARD_LOG_PATH")
-    parser.add_argument("--events", metavar="PATH", help="with --url: the app's AFTERWARD_EVENTS")
-    parser.add_argument("--smtp-port", metavar="PORT", help="with --url: the SMTP sink's port (default 8025)")
-    parser.add_argument(
-        "--wait",
-        metavar="SECONDS",
-        help="how long to wait for GET /health to answer 200: the app at --url, or --app first",
-    )
+    add_target_options(parser)
     parser.add_argument(
         "--app-dir",
         default=".",
@@ -88,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         forward += [
             a
             for option in ("log", "events", "smtp_port", "wait")
-            if getattr(args, option)
-            for a in ("--" + option.replace("_", "-"), getattr(args, option))
+            if getattr(args, option) is not None
+            for a in ("--" + option.replace("_", "-"), str(getattr(args, option)))
         ]
         suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
         return run([*forward, "--", *suite, *args.pytest_args])
@@ -116,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     from conformance.__main__ import main as run
 
     forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve())]
+    forward += ["--wait", str(args.wait)] + (["--smtp-port", str(args.smtp_port)] if args.smtp_port else [])
     forward += ["--workers", args.workers] if args.workers else []  # default: python -m conformance's
     forward += [a for app in args.app for a in ("--app", app)]
     forward += [a for name in servers for a in ("--server", name)]

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 
 from conformance.command import SUITE_INI, main
 from conformance.extras import extra_requirements, missing, unmet
-from shared.servers import REPO, SERVERS
+from shared.servers import APP_DIR_ENV, REPO, SERVERS
 
 #: A distribution that `importlib.metadata` finds on `sys.path`, with one extra that is
 #: installed and one that is not.
@@ -73,3 +73,17 @@ def test_the_installed_suite_runs_with_the_checkouts_pytest_options() -> None:
     assert installed.getboolean("xfail_strict") == checkout["xfail_strict"]
     for key in ("filterwarnings", "markers"):
         assert installed[key].strip().splitlines() == checkout[key], key
+
+
+@pytest.mark.parametrize("target", [["--app", "notifier:app", "--server", "uvicorn"], ["--url", "http://127.0.0.1:1"]])
+def test_the_command_hands_its_wait_and_smtp_port_on_to_the_suite(target: list[str], tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import conformance.__main__
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(conformance.__main__, "main", lambda argv: seen.append(argv) or 0)
+    monkeypatch.setenv(APP_DIR_ENV, str(tmp_path))  # the command sets it: taken back after the test
+    assert main([*target, "--app-dir", str(tmp_path), "--wait", "5", "--smtp-port", "2525"]) == 0
+    forwarded = seen[0][: seen[0].index("--")]
+    assert forwarded[forwarded.index("--wait") + 1] == "5.0"
+    assert forwarded[forwarded.index("--smtp-port") + 1] == "2525"
