@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
-            pass
+            stack.terminate()  # first: under nox, this process is killed a moment after Ctrl-C
 
 
 if __name__ == "__main__":
