@@ -56,7 +56,8 @@ def section(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[str
            "to the embedded SMTP server, read once every e-mail has arrived; for the durable app, the "
            "enqueue, read once every message is in Redis (no worker runs then: the e-mail is the "
            "worker's CPU, elsewhere). Ratios are taken inside a run, then the median."
-           + (f" These measurements took {d['seconds']} s" if "seconds" in d else "")
+           + (f" These measurements, a run of their own (`python -m bench --durable`), took {d['seconds']} s"
+              if "seconds" in d else "")
            + (f", load average (1 min) {d['load_1m'][0]:.1f} at their start, {d['load_1m'][1]:.1f} at "
               "their end." if "load_1m" in d else "." if "seconds" in d else ""), ""]
     rows = [[f, spread(cost(d, f, "inprocess")), spread(cost(d, f, "durable")),
