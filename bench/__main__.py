@@ -32,7 +32,9 @@ TARGETS = [(name, server) for server in SERVERS for name in ("bare", *FRAMEWORKS
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one short run per pair (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one short run: the cost of a task on every pair, all six questions on the "
+                             f"first server's ({next(iter(SERVERS))}), one durable app (about 2 minutes)")
     parser.add_argument("--only", help="comma-separated pairs, e.g. bare-uvicorn,quart-hypercorn")
     parser.add_argument("--out", type=Path, help="JSON results (default reports/bench.json, "
                         "reports/bench-quick.json with --quick)")
@@ -86,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
                 took = time.monotonic() - started
                 print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {took:4.0f} s] {pair}", flush=True)
                 live = BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log")
+                # A quick run asks the other four questions on the first server only: each takes
+                # as long again, and the machinery is the same on every server.
+                cost_only = args.quick and server != next(iter(SERVERS))
                 with live:
                     try:
-                        measured = measure(live, size, say=lambda s: print("    " + s, flush=True))
+                        measured = measure(live, size, say=lambda s: print("    " + s, flush=True),
+                                           cost_only=cost_only)
                     except Stuck as exc:
                         print(f"    {pair}: {exc}", file=sys.stderr)
                         return 1

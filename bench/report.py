@@ -70,7 +70,11 @@ def headlines(data: dict[str, Any]) -> str:
 
 
 def errors_in(result: Row) -> int:
-    return (sum(result[e]["errors"] for e in ENDPOINTS) + result["slow"]["errors"]
+    """Every error the row counts (a quick run's cost-only rows have the first two questions only)."""
+    errors = sum(result[e]["errors"] for e in ENDPOINTS)
+    if "slow" not in result:
+        return errors
+    return (errors + result["slow"]["errors"]
             + sum(result["blocking"][k]["errors"] for k in ("async-block", "sync-block"))
             + result["saturation"]["errors"])
 

@@ -49,8 +49,10 @@ class Stuck(RuntimeError):
     pass
 
 
-def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """All six questions against one live server."""
+def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print,
+            cost_only: bool = False) -> dict[str, Any]:
+    """All six questions against one live server; or (`cost_only`) the first two, the cost of
+    one no-op task, which is what a quick run shows for every pair."""
     url = live.url
     out: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60) as http:
@@ -65,6 +67,8 @@ def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) ->
             out[endpoint] = {"rps": load.rps, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms,
                              "cpu_us_per_request": 1e6 * cpu / max(load.requests, 1), "errors": load.errors}
         say("  ".join(f"{e} {out[e]['rps']:.0f}/s {out[e]['cpu_us_per_request']:.0f}µs" for e in ENDPOINTS))
+        if cost_only:
+            return out
 
         # 3: time to response while every task takes slow_ms, open loop, and the task lag.
         http.get("/stats", params={"reset": 1})

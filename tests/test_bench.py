@@ -167,3 +167,17 @@ def test_the_profiler_writes_its_stats_whole_under_the_final_name(tmp_path: Path
     profiled.stop()
     assert [f.name for f in tmp_path.iterdir()] == ["x.prof"]
     assert pstats.Stats(str(out)).total_calls > 0  # type: ignore[attr-defined]
+
+
+def test_a_quick_runs_cost_only_rows_count_their_errors_and_show_in_the_summary() -> None:
+    """A quick run asks questions 3 to 6 on the first server only; the other rows have 1 and 2."""
+    from bench.report import errors_in
+
+    data = json.loads(DATA.read_text())
+    full = data["results"][0]
+    cost_only = {k: full[k] for k in ("framework", "server", "run", "none", "async-noop", "sync-noop")}
+    cost_only["sync-noop"] = {**cost_only["sync-noop"], "errors": 3}
+    assert errors_in(cost_only) == 3 + full["none"]["errors"] + full["async-noop"]["errors"]
+    assert errors_in(full) >= sum(full[e]["errors"] for e in ("none", "async-noop", "sync-noop"))
+    summary = headlines({**data, "results": [r for r in data["results"] if r["run"] == 1] + [cost_only]})
+    assert "errors (non-2xx answers, socket errors, requests that never reached the app): " in summary
