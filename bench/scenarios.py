@@ -39,7 +39,7 @@ class Size:
     drain_limit: float = 60.0  # seconds a backlog may take to drain before the run fails
 
 
-FULL = Size(runs=3, seconds=3, warmup=1, connections=16, slow_rate=50, slow_ms=1000, slow_seconds=3,
+FULL = Size(runs=3, seconds=2, warmup=1, connections=16, slow_rate=50, slow_ms=1000, slow_seconds=2,
             block_rate=20, block_ms=20, flood_rate=600, flood_ms=100, flood_seconds=0.5)
 QUICK = Size(runs=1, seconds=1, warmup=0, connections=16, slow_rate=50, slow_ms=500, slow_seconds=0.5,
              block_rate=20, block_ms=20, flood_rate=600, flood_ms=50, flood_seconds=0.15)
