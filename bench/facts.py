@@ -113,6 +113,27 @@ def async_keeps(data: Data) -> str:
     return percent(task_ratios(data, "async-noop").values())
 
 
+def run_spreads(data: Data) -> dict[Pair, float]:
+    """Per pair, how far its `/none` requests/s moved between runs: (max - min) / median."""
+    out = {}
+    for p in pairs(data):
+        xs = values(data, p, rps("none"))
+        if len(xs) > 1:
+            out[p] = (max(xs) - min(xs)) / median(xs)
+    return out
+
+
+@facts.fact
+def run_noise(data: Data) -> str:
+    """The run's noise: the largest run-to-run spread of a pair's no-task requests/s, and whose."""
+    spreads = run_spreads(data)
+    if not spreads:
+        return "(one run: not measured)"
+    worst = max(spreads, key=lambda p: spreads[p])
+    typical = percent([median(list(spreads.values()))])
+    return f"{percent([spreads[worst]])} ({label(worst)}; the median pair {typical})"
+
+
 @facts.fact
 def async_keeps_by_server(data: Data) -> str:
     return by_server(task_ratios(data, "async-noop"), percent)
@@ -363,15 +384,42 @@ def anyio_share(data: Data) -> str:
     return percent(v / pool_ceiling(data, "anyio") for v in tasks_per_s(data, "anyio").values())
 
 
+def answered(data: Data) -> dict[Pair, float]:
+    return medians(data, pairs(data), cell("saturation", "answers_per_s"))
+
+
+def behind(data: Data) -> dict[Pair, float]:
+    """The pairs whose answers/s fell below ANSWERS_KEPT of the offered rate."""
+    rate = data["size"]["flood_rate"]
+    return {p: v for p, v in answered(data).items() if v < ANSWERS_KEPT * rate}
+
+
 @facts.fact
 def answers(data: Data) -> str:
-    """Carries "the answers keep the offered rate"."""
-    found = medians(data, pairs(data), cell("saturation", "answers_per_s"))
-    rate = data["size"]["flood_rate"]
-    slow = [f"{label(p)} ({v:.0f})" for p, v in found.items() if v < ANSWERS_KEPT * rate]
-    if slow:
-        raise Contradicted(f"answers/s fell below {ANSWERS_KEPT:.0%} of the offered {rate}: {and_list(slow)}")
-    return span(found.values())
+    """The answers/s of the pairs that kept the offered rate (`answers_except` names the others)."""
+    kept = [v for p, v in answered(data).items() if p not in behind(data)]
+    if not kept:
+        raise Contradicted("no pair's answers kept the offered rate")
+    return span(kept)
+
+
+@facts.fact
+def answers_but(data: Data) -> str:
+    """The short form of `answers_except`, for README's headlines."""
+    slow = behind(data)
+    return f" (but in {and_list([label(p) for p in slow])}, whose server fell behind)" if slow else ""
+
+
+@facts.fact
+def answers_except(data: Data) -> str:
+    """"", or the pairs whose server fell behind the offered rate, with the CPU each such request cost."""
+    slow = behind(data)
+    if not slow:
+        return ""
+    cpu = medians(data, list(slow), cell("sync-noop", "cpu_us_per_request"))
+    return (", except in " + and_list([f"{label(p)} ({v:.0f}/s; a `def`-task request costs its server "
+                                       f"{cpu[p]:.0f} µs of CPU there)" for p, v in slow.items()])
+            + ", where the server itself fell behind the offered rate")
 
 
 def backlog(data: Data, pool: str, key: str) -> list[float]:
