@@ -50,9 +50,12 @@ def main() -> int:
         report.write(json.loads(REPORT.read_text()), run)
         print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
     elif full and merge and code == 0:
-        data = report.merge(json.loads(REPORT.read_text()), json.loads(report.DATA.read_text()))
-        data["run"].setdefault("merges", []).append({"args": " ".join(args),
-                                                     "seconds": round(time.monotonic() - started)})
+        fresh = json.loads(REPORT.read_text())
+        data = report.merge(fresh, json.loads(report.DATA.read_text()))
+        rows = [r["property"] for r in fresh["results"] if r["tier"] == "reliability"]
+        data["run"].setdefault("merges", []).append({
+            "args": " ".join(args), "seconds": round(time.monotonic() - started),
+            "durable": bool(rows) and all(name.startswith("durable_") for name in rows)})
         report.DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         report.PAGE.write_text(report.render(data), encoding="utf-8")
         print(f"merged into {report.DATA.relative_to(REPO)}; rendered {report.PAGE.relative_to(REPO)}")

@@ -180,12 +180,13 @@ def _duration(seconds: int) -> str:
 
 def _merged(run: dict[str, Any], durable: bool) -> list[Any]:
     """The runs merged into the data (`--full --merge`): the durable rows' seconds, or the
-    others' (arguments, seconds). `merged_seconds` is the older record of the durable run."""
+    others' (arguments, seconds). `merged_seconds` is the older record of the durable run;
+    a merge's `durable` says whether all its rows were the durable apps'."""
     merges = run.get("merges", [])
     if durable:
-        return [m["seconds"] for m in merges if "durable" in m["args"]] or (
+        return [m["seconds"] for m in merges if m["durable"]] or (
             [run["merged_seconds"]] if "merged_seconds" in run else [])
-    return [(m["args"], m["seconds"]) for m in merges if "durable" not in m["args"]]
+    return [(m["args"], m["seconds"]) for m in merges if not m["durable"]]
 
 
 DURABLE_TARGETS = {"web": "the web server", "worker": "the worker, mid-delivery", "redis": "Redis"}

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from reliability.report import DATA, NOTES, PAGE, render
+from shared.servers import FRAMEWORKS, SERVERS
 
 
 def data() -> dict:
@@ -21,7 +22,12 @@ def test_committed_page_matches_its_data() -> None:
 def test_committed_data_is_a_full_run_of_every_pair() -> None:
     d = data()
     pairs = {(r["framework"], r["server"]) for r in d["rows"]}
-    assert len(pairs) == 8 and d["run"]["hold_after_sigterm_s"] > 0
+    assert pairs == {(f, s) for f in FRAMEWORKS for s in SERVERS} and d["run"]["hold_after_sigterm_s"] > 0
+    checks = {p: frozenset(r["property"] for r in d["rows"] if (r["framework"], r["server"]) == p
+                           and not r["property"].startswith("durable_")) for p in pairs}
+    for framework in FRAMEWORKS:  # the same checks on every server (FastAPI and Litestar: a schema too)
+        same = {checks[framework, server] for server in SERVERS}
+        assert len(same) == 1, f"{framework}: a server lacks a check"
     assert all(r["passed"] and r["expected"] not in ("-", "measured") for r in d["rows"])
 
 
