@@ -634,6 +634,26 @@ def test_temporary_failures_stop_after_the_attempts(live: Live, sink: SmtpSink, 
 
 
 @pytest.mark.clause("10")
+def test_one_attempt_configured_is_never_retried(configured, sink: SmtpSink, address: str) -> None:
+    """Clauses 9 and 10: `AFTERWARD_SMTP_ATTEMPTS=1`, the fewest attempts there are: a temporary
+    failure is not retried; that one attempt is the final `mail_failed`."""
+    app = configured(AFTERWARD_SMTP_ATTEMPTS="1")
+
+    def check(sender: str) -> None:
+        target = f"{sender}-{address}"
+        sink.fail("451 4.3.0 try again later", target, times=2)
+        assert notify(app, target, sender=sender).status_code == 200
+        sink.wait_for(target, 1, timeout=DEADLINE)
+        if app.events_path is not None:  # the app's word that it has given up: no second attempt came
+            check_failures(app, target, 1, temporary=True, final=True)
+            assert len(sink.to(target)) == 1, f"{len(sink.to(target))} attempts; the spec allows 1"
+        else:
+            no_further_attempt(sink, target, 1, BACKOFF + LATE)
+
+    for_both_senders(check)
+
+
+@pytest.mark.clause("10")
 def test_dropped_connection_is_retried(live: Live, sink: SmtpSink, address: str) -> None:
     """Clause 10: a connection closed without a reply is temporary: retried, delivered once."""
 
