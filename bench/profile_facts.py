@@ -99,13 +99,17 @@ def async_named(data: Data) -> str:
 
 @facts.fact
 def quart_cpu_rise(data: Data) -> str:
-    """Carries "Quart pays the most (the largest CPU rise)"."""
+    """Quart's CPU rise per request with a no-op `async def` task, over its servers."""
+    rise = cpu_rise(data, "async-noop")
+    return span(v for p, v in rise.items() if p[0] == "quart")
+
+
+@facts.fact
+def cpu_rise_most(data: Data) -> str:
+    """The pair whose CPU per request rose most with a no-op `async def` task, and by how much."""
     rise = cpu_rise(data, "async-noop")
     steepest = max(rise, key=lambda p: rise[p])
-    if steepest[0] != "quart":
-        raise Contradicted("the largest CPU rise for a no-op `async def` task is "
-                           f"{steepest[0]}-{steepest[1]}'s")
-    return span(v for p, v in rise.items() if p[0] == "quart")
+    return f"{steepest[0]}-{steepest[1]}'s, {rise[steepest]:.0f} µs per request"
 
 
 @facts.fact

@@ -197,3 +197,11 @@ def test_a_pair_whose_server_fell_behind_the_offered_rate_is_named_with_its_cost
     for r in data["results"]:
         r["saturation"]["answers_per_s"] = rate
     assert FACTS["answers_except"](data) == FACTS["answers_but"](data) == ""
+
+
+def test_the_largest_cpu_rise_is_named_from_the_data() -> None:
+    data = committed()
+    for r in data["results"]:  # a task that costs no CPU, but 500 µs in starlette-granian
+        steep = (r["framework"], r["server"]) == ("starlette", "granian")
+        r["async-noop"]["cpu_us_per_request"] = r["none"]["cpu_us_per_request"] + (500 if steep else 0)
+    assert FACTS["cpu_rise_most"](data) == "starlette-granian's, 500 µs per request"
