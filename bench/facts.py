@@ -397,7 +397,8 @@ def behind(data: Data) -> dict[Pair, float]:
 @facts.fact
 def answers(data: Data) -> str:
     """The answers/s of the pairs that kept the offered rate (`answers_except` names the others)."""
-    kept = [v for p, v in answered(data).items() if p not in behind(data)]
+    slow = behind(data)
+    kept = [v for p, v in answered(data).items() if p not in slow]
     if not kept:
         raise Contradicted("no pair's answers kept the offered rate")
     return span(kept)
