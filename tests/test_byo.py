@@ -29,6 +29,8 @@ WRONG = {
     "log_line_format": "2",
     "logs_empty_q": "2",
     "logs_twice": "2",
+    "strips_q": "2",
+    "blank_q_not_logged": "2",
     "log_after_email": "2",
     "emails_twice": "3",
     "keeps_sending_after_success": "3",
@@ -39,11 +41,13 @@ WRONG = {
     "no_to_header": "3",
     "from_header_differs": "3",
     "ignores_mail_from": "9",
+    "ignores_smtp_host": "10",
     "default_sender_async": "4",
     "async_sender_on_smtplib": "6",
     "answers_after_task": "5",
     "sync_sender_on_loop": "6",
     "checks_deliverability": "8",
+    "email_by_regex": "8",
     "allows_line_separators": "8",
     "allows_tab": "8",
     "q_length_in_bytes": "8",
@@ -80,6 +84,7 @@ WRONG = {
     "error_every_attempt": "10",
     "attempt_from_zero": "10",
     "event_without_thread_name": "11",
+    "thread_id_per_event": "11",
     "on_loop_inverted": "4",
     "seq_per_thread": "11",
     "log_written_id_is_q": "11",
@@ -182,3 +187,9 @@ def test_wrong_app_says_which_clause_it_breaks(name: str) -> None:
     clause = WRONG[name] if name in WRONG else NEVER_READY[name][0]
     assert doc.startswith("Wrong: ") and re.search(r"\(breaks clauses? \d", doc), doc
     assert re.search(rf"\bclauses? (\d+ and )?{clause}\b", doc), f"no clause {clause}: {doc}"
+
+
+def test_readme_counts_every_wrong_app() -> None:
+    count = len([p for p in WRONG_DIR.glob("*.py") if p.stem != "__init__"])
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    assert f"all {count} variants of a from-scratch app" in readme
