@@ -106,7 +106,7 @@ def page() -> str:
         "sentence, or part of one, cannot be observed from outside the app, the last column says why.",
         "Clauses 12 to 17 are the durable variants' ([durable.md](durable.md)): their tests are named",
         "`file::test`, `durable/test_contract.py::` being a contract test run on the durable apps",
-        "(`nox -s durable`).",
+        "(`nox -s durable`); `reliability/` tests are the reliability checks' (`nox -s reliability`).",
         "",
         "| clause | sentence | tests | not observed |",
         "|---|---|---|---|",

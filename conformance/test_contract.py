@@ -48,9 +48,13 @@ def test_accepted_request_is_answered_200_with_the_spec_body(
     response = notify(live, address, **({} if sender == "default" else {"sender": sender}))
     assert response.status_code == 200, response.text
     assert response.json() == SENT_MESSAGE
+    assert_json(response)
+    sink.wait_for(address)
+
+
+def assert_json(response: httpx.Response) -> None:
     kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
     assert kind == "application/json", f"Content-Type {response.headers.get('content-type')!r}"
-    sink.wait_for(address)
 
 
 @pytest.mark.clause("3")
@@ -167,13 +171,15 @@ BAD_INPUTS = {
 def test_bad_input_is_refused_with_422_and_nothing_is_sent(
     live: Live, sink: SmtpSink, address: str, case: str
 ) -> None:
-    """Clause 8: bad input gets 422 naming the field; nothing is sent or logged."""
+    """Clause 8: bad input gets 422 and the spec's JSON body (as JSON) naming the field; nothing is
+    sent or logged."""
     email, params, field = BAD_INPUTS[case]
     token = address.partition("@")[0]
     target = email or address
     params = {"q": token, **params}
     response = notify(live, target, **params)
     assert response.status_code == 422, response.text
+    assert_json(response)
     body = response.json()
     assert body["error"] == INVALID_INPUT
     assert body["field"] == field

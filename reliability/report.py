@@ -29,7 +29,7 @@ NOTES = Path(__file__).with_name("notes.md")
 KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_half_growth_kib", "limit_kib",
         "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
         "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted",
-        "mid_send_at_kill", "visibility_timeout_s", "stack")
+        "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds")
 ROW = ("framework", "server", "property", "expected", "observed", "passed")
 
 Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -254,6 +254,7 @@ def _prose(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> di
         "smtp_backoff": settings["AFTERWARD_SMTP_BACKOFF"],
         "slow_copies": uniform(column(slow, "copies_received")),
         "slow_delivered": uniform(column(slow, "copies_delivered")),
+        "default_time_out": _default_time_out(cells, pairs),
         "in_flight": str(run["in_flight"]),
         "hold": f"{run['hold_after_sigterm_s']:g}",
         "configured_grace": f"{run['configured_grace_s']:g}",
@@ -272,6 +273,17 @@ def _prose(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> di
         "before": str(run["delivered_before_kill"]),
         "sigkill_summary": _sigkill_summary(cells, pairs),
     }
+
+
+def _default_time_out(cells: Rows, pairs: list[tuple[str, str]]) -> str:
+    """How long each sender waited on a silent SMTP server with the default time-out, over the pairs."""
+    rows = [r for p in pairs for name, r in cells[p].items() if name.startswith("smtp_default_time_out[")]
+    if not rows:
+        return "not measured in this run"
+    low, high = rows[0]["bounds"]
+    seconds = [r["seconds"] for r in rows]
+    return (f"from {min(seconds):.2f} to {max(seconds):.2f} s over {len(rows)} senders (both senders of "
+            f"{len(rows) // 2} pairs; the check allows {low:g} to {high:g} s)")
 
 
 def _unroutable(counts: list[int], answers: dict[str, set[int]]) -> str:

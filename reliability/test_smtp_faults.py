@@ -136,3 +136,54 @@ def test_server_down_is_retried_a_bounded_number_of_times(pair: Pair, sink: Smtp
     attempts = int(FAULTY["AFTERWARD_SMTP_ATTEMPTS"])
     expected = story([], "T" * (attempts - 1) + "T!", True)
     assert metric(pair, "smtp_down_retried_and_recorded", observed, expected, settings=FAULTY)
+
+
+#: Clause 9's default `AFTERWARD_SMTP_TIMEOUT`, in seconds.
+DEFAULT_TIME_OUT = 30.0
+#: What a correct app adds to it: the SMTP dialogue before the held reply (loopback,
+#: milliseconds) and a busy machine's scheduling. It stays below the second a wrong default
+#: (29 s, 31 s) is off by; below it, only the clock's resolution.
+TIME_OUT_LATE, TIME_OUT_EARLY = 0.75, 0.01
+
+
+def test_default_time_out_is_30_s(pair: Pair, sink: SmtpSink, tmp_path, metric) -> None:
+    """With `AFTERWARD_SMTP_TIMEOUT` unset, an SMTP server that holds its reply makes each sender give
+    up after 30 s, by the app's own clock (from the attempt's `mail_started` to its `mail_failed`),
+    and the retry is delivered. Both senders wait at once: one 30-s wait per pair, a run of its own
+    (the full run has it on every pair, the quick run on one)."""
+    env = {**FAULTY, "AFTERWARD_SMTP_TIMEOUT": ""}  # "" removes it: the app's default
+    live = start_live(pair, sink, tmp_path, env=env)
+    try:
+        held = waited_out_default_time_out(pair, live, sink, metric)
+    finally:
+        live.server.stop()
+    assert all(held) and len(held) == 2
+
+
+def waited_out_default_time_out(pair: Pair, live: Live, sink: SmtpSink, metric) -> list[bool]:
+    addresses = {sender: fresh_address() for sender in ("sync", "async")}
+    gates = {}
+    for sender, address in addresses.items():  # only the first attempt is held
+        gates[sender] = sink.hold(lambda rcpts, a=address, s=sender: a in rcpts and not gates[s].arrived)
+    try:
+        for sender, address in addresses.items():
+            notify(live, address, sender)
+        failed = {s: live.wait_event(a, "mail_failed", timeout=2 * DEFAULT_TIME_OUT, attempt=1)
+                  for s, a in addresses.items()}
+    finally:
+        for gate in gates.values():
+            gate.release()
+    held = []
+    for sender, address in addresses.items():
+        live.wait_event(address, "mail_sent")
+        started = live.wait_event(address, "mail_started", attempt=1)
+        gave_up = failed[sender]["t"] - started["t"]
+        within = DEFAULT_TIME_OUT - TIME_OUT_EARLY <= gave_up <= DEFAULT_TIME_OUT + TIME_OUT_LATE
+        observed = story([m.reply[:3] if m.replied else "(closed)" for m in sink.to(address)],
+                         failures(live, address), still_serving(live),
+                         gave_up_after=f"{DEFAULT_TIME_OUT:g} s" if within else f"{gave_up:.2f} s")
+        expected = story(["(closed)", "250"], "T", True, gave_up_after=f"{DEFAULT_TIME_OUT:g} s")
+        held.append(metric(pair, f"smtp_default_time_out[{sender}]", observed, expected,
+                           seconds=round(gave_up, 3),
+                           bounds=[DEFAULT_TIME_OUT - TIME_OUT_EARLY, DEFAULT_TIME_OUT + TIME_OUT_LATE]))
+    return held

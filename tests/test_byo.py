@@ -58,6 +58,7 @@ WRONG = {
     "checks_q_before_email": "8",
     "error_body_detail_only": "8",
     "error_body_message_key": "8",
+    "error_body_as_text": "8",
     "refuses_with_400": "8",
     "logs_refused_input": "8",
     "sends_refused_input": "8",

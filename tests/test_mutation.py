@@ -31,6 +31,22 @@ def test_every_mutant_that_survived_is_declared_equivalent_with_a_reason() -> No
     assert all(reason.strip() for reason in reasons.values())
 
 
+def test_a_mutant_killed_elsewhere_names_a_test_and_a_session_that_exist() -> None:
+    import ast
+    import re
+
+    sessions = set(re.findall(r"^def (\w+)\(session", (REPO / "noxfile.py").read_text(), re.M))
+    entries = [e for e in declared().get("equivalent", []) if e.get("kind") == "elsewhere"]
+    assert entries, "no mutant is declared killed by a longer session's test"
+    for e in entries:
+        path, _, name = e["killer"].partition("::")
+        tree = ast.parse((REPO / path).read_text(encoding="utf-8"))
+        tests = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        assert name.partition("[")[0] in tests, f"{e['killer']}: no such test"
+        assert e["session"] in sessions, f"{e['killer']}: no nox session {e['session']!r}"
+    assert {e.get("kind", "equivalent") for e in declared()["equivalent"]} <= {"equivalent", "elsewhere"}
+
+
 def test_the_run_covered_every_target_file() -> None:
     assert {m["file"] for m in data()["mutants"]} == set(TARGETS)
 
