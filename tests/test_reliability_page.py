@@ -60,3 +60,20 @@ def test_the_notes_cite_no_number_of_their_own() -> None:
     constants = {"127.0.0.1", "200", "201", "250", "400", "422", "451", "550", "1047", "8", "5xx", "4xx"}
     numbers = set(re.findall(r"(?<![\w$.])\d\w*(?:\.\d+)*", text)) - constants
     assert not numbers, f"numbers in reliability/notes.md not from the data: {sorted(numbers)}"
+
+
+def test_the_default_time_out_is_stated_from_its_rows() -> None:
+    d = data()
+    rows = [r for r in d["rows"] if r["property"].startswith("smtp_default_time_out[")]
+    assert len(rows) == 2 * len(FRAMEWORKS) * len(SERVERS)
+    page = " ".join(render(d).split())
+    low, high = min(r["seconds"] for r in rows), max(r["seconds"] for r in rows)
+    assert f"from {low:.2f} to {high:.2f} s over {len(rows)} senders" in page
+    slower = copy.deepcopy(d)
+    for r in slower["rows"]:
+        if r["property"].startswith("smtp_default_time_out["):
+            r["seconds"] = 30.5
+    assert "from 30.50 to 30.50 s over" in " ".join(render(slower).split())
+    none = copy.deepcopy(d)
+    none["rows"] = [r for r in none["rows"] if not r["property"].startswith("smtp_default_time_out[")]
+    assert "by the app's own clock: not measured in this run" in " ".join(render(none).split())
