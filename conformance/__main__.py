@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.options import add_target_options
+from conformance.options import Parser, add_target_options, workers
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="python -m conformance",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="skip docs/semantics.md and README's table")
     parser.add_argument(
         "--workers",
+        type=workers,
         help="pytest-xdist workers (default 8, or 5 per pair when fewer pairs are run: a pair's "
         "time is mostly waits, so more workers than cores, and its servers are 5 groups; 0 for none)",
     )
@@ -43,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers is None:
         pairs = len(args.app or args.framework or FRAMEWORKS) * len(args.server or SERVERS)
         args.workers = str(min(8, 5 * pairs))
-    for app in args.app:
-        if ":" not in app:
-            parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. myproject.main:app")
     if args.url and (args.app or args.framework or args.server or args.tier == "semantics"):
         parser.error(
             "--url runs the contract tier on the app at that URL alone: "

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from conformance.extras import install_hint, missing
-from conformance.options import add_target_options
+from conformance.options import Parser, add_target_options, workers
 from shared.servers import APP_DIR_ENV, SERVERS
 
 __all__ = ["SUITE_INI", "main"]
@@ -30,7 +30,7 @@ PLUGINS = ("conformance.fixtures", "conformance.plugin")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="afterward-conformance",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--workers",
+        type=workers,
         help="pytest-xdist workers (default: 5 per app and server, at most 8: each of a pair's servers "
         "is a group of tests of its own)",
     )
@@ -75,9 +76,6 @@ def main(argv: list[str] | None = None) -> int:
         ]
         suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
         return run([*forward, "--", *suite, *args.pytest_args])
-    for app in args.app:
-        if ":" not in app:
-            parser.error(f"--app {app!r}: expected MODULE:ATTR, e.g. notifier:app")
 
     def refuse(problem: str) -> int:
         print(f"afterward-conformance: {problem}", file=sys.stderr)

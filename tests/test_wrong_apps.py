@@ -97,3 +97,27 @@ def test_a_sink_port_in_use_is_one_line_and_exit_2(tmp_path) -> None:
     assert run.returncode == 2, run.stdout[-2000:]
     assert run.stderr.strip().count("\n") == 0, run.stderr
     assert f"cannot listen on 127.0.0.1:{port} for the SMTP sink" in run.stderr
+
+
+#: Options that cannot work -> what the one line on stderr says.
+BAD_OPTIONS = {
+    ("--app", "myapp"): "--app: 'myapp': expected MODULE:ATTR",
+    ("--app", "myapp:"): "--app: 'myapp:': expected MODULE:ATTR",
+    ("--url", "127.0.0.1:8000"): "--url: '127.0.0.1:8000': expected an http:// or https:// URL",
+    ("--url", "http://127.0.0.1:8000", "--smtp-port", "70000"): "--smtp-port: '70000': expected a TCP port",
+    ("--app", "a:app", "--wait", "0"): "--wait: '0': expected a number of seconds above 0",
+    ("--app", "a:app", "--workers", "-1"): "--workers: '-1': expected a number of workers",
+}
+
+
+@pytest.mark.parametrize("args", BAD_OPTIONS, ids=" ".join)
+def test_an_option_that_cannot_work_is_one_line_and_exit_2(args: tuple[str, ...], capsys) -> None:
+    from conformance.__main__ import main as suite
+    from conformance.command import main as command
+
+    for main in (suite, command):
+        with pytest.raises(SystemExit) as exit:
+            main(list(args))
+        err = capsys.readouterr().err
+        assert exit.value.code == 2 and err.strip().count("\n") == 0, err
+        assert BAD_OPTIONS[args] in err, err
