@@ -5,6 +5,7 @@
     python -m mutation --sample        # only the sample in mutation/declared.toml: each must be killed
     python -m mutation --file shared/validation.py   # one file (nothing written)
     python -m mutation --render        # the page again from the committed data
+    python -m mutation --elsewhere     # only the killers of the mutants declared killed elsewhere
 
 Each mutant is one cosmic-ray job: the file rewritten in a copy of the tree, then
 `python -m mutation.kill` runs the contract tier (fail fast, one framework, one server
@@ -24,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from mutation import report
+from mutation import elsewhere, report
 from mutation.mutants import Key, declared
 from mutation.session import Session, copy_tree
 from mutation.targets import SHARDS, SIZES, TARGETS
@@ -98,6 +99,26 @@ def as_declared(mutant: dict[str, Any], killed_by: str) -> bool:
             and mutant["test"].partition("[")[0].endswith("::" + killed_by))
 
 
+def kill_elsewhere(data: dict[str, Any], workdir: Path) -> list[dict[str, Any]]:
+    """Run the killer declared for each mutant killed elsewhere against it (mutation/elsewhere.py)."""
+    survivors = {Key.of(m): m for m in data["mutants"] if m["outcome"] == "survived"}
+    entries = [e for e in declared().get("equivalent", []) if e.get("kind") == "elsewhere"]
+    commit, kills = tested_commit(), []
+    for n, entry in enumerate(entries, 1):
+        key = Key.of(entry)
+        mutant = survivors.get(key)
+        if mutant is None:
+            outcome = {"outcome": "error", "message": "not a survivor of the contract tier in this data"}
+        else:
+            outcome = elsewhere.run_killer(entry, mutant, workdir)
+        kills.append({**key.as_dict(), "killer": entry["killer"], "pair": "-".join(elsewhere.KILLER_PAIR),
+                      "commit": commit, **outcome})
+        print(f"[{n}/{len(entries)}] elsewhere {outcome['outcome']:<8} {key.file} `{key.removed[:40]}` -> "
+              f"`{key.added[:40]}` by {entry['killer']} {outcome.get('seconds', '-')} s "
+              f"{outcome.get('message', '')[:100]}", flush=True)
+    return kills
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mutation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run again only the survivors in the committed data, and update it")
     parser.add_argument("--render", action="store_true",
                         help="render docs/mutation.md from the committed data")
+    parser.add_argument("--elsewhere", action="store_true",
+                        help="only run the killers of the mutants declared killed by a longer session's test "
+                        "(mutation/declared.toml), and record their outcome in the committed data")
     parser.add_argument("--workdir", type=Path,
                         help="keep the trees and sessions here (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -118,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE.relative_to(REPO)} from {report.DATA.relative_to(REPO)}")
         return 0
+    if args.elsewhere:
+        with tempfile.TemporaryDirectory(prefix="afterward-mutation-") as tmp:
+            committed = json.loads(report.DATA.read_text())
+            kills = kill_elsewhere(committed, args.workdir or Path(tmp))
+        report.write(report.with_kills(committed, kills))
+        print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
+        return 0 if all(k["outcome"] == "killed" for k in kills) else 1
     sample = {Key.of(e): e.get("killed_by", "") for e in declared()["sample"]} if args.sample else None
     previous = json.loads(report.DATA.read_text()) if args.survivors else None
     only = set(sample) if sample is not None else None
@@ -165,10 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if errors else 0
     this = {"what": "survivors" if previous else "all", "mutants": len(mutants), "seconds": seconds,
             "jobs": args.jobs, "deadline_s": args.deadline, "commit": commit}
-    if previous is not None:
-        report.write(report.rerun(previous, mutants, this))
-    else:
-        report.write(report.data(mutants, excluded, unappliable, this))
+    result = (report.rerun(previous, mutants, this) if previous is not None
+              else report.data(mutants, excluded, unappliable, this))
+    with tempfile.TemporaryDirectory(prefix="afterward-mutation-") as tmp:
+        kills = kill_elsewhere(result, args.workdir or Path(tmp))
+    report.write(report.with_kills(result, kills))
     print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
     return 0
 

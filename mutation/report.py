@@ -11,7 +11,7 @@ from mutation.mutants import DECLARED, Key, declared
 from mutation.targets import EXCLUDED_OPERATORS, KILL_SERVER, TARGETS
 from shared.servers import REPO
 
-__all__ = ["DATA", "NOTES", "PAGE", "counts", "data", "render", "write"]
+__all__ = ["DATA", "NOTES", "PAGE", "counts", "data", "render", "with_kills", "write"]
 
 DATA = REPO / "docs" / "mutation" / "mutation.json"
 PAGE = REPO / "docs" / "mutation.md"
@@ -52,6 +52,11 @@ def rerun(previous: dict[str, Any], mutants: list[dict[str, Any]], run: dict[str
     return {**previous, "runs": [*previous["runs"], run], "mutants": merged}
 
 
+def with_kills(data: dict[str, Any], kills: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data with the runs of the killers of the mutants declared killed elsewhere."""
+    return {**data, "elsewhere": sorted(kills, key=Key.of)}
+
+
 def write(run: dict[str, Any]) -> None:
     DATA.parent.mkdir(parents=True, exist_ok=True)
     DATA.write_text(json.dumps(run, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -68,12 +73,23 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     if equivalents is None:
         equivalents = declared().get("equivalent", [])
     reasons = {Key.of(e): e["reason"] for e in equivalents}
-    elsewhere = {Key.of(e): e for e in equivalents if e.get("kind") == "elsewhere"}
-    for key, e in elsewhere.items():
-        reasons[key] = f"killed by `{e['killer']}` (`nox -s {e['session']}`): {e['reason']}"
+    # Declared killed by a longer session's test: counted so only when a run of that test killed it.
+    kills = {Key.of(k): k for k in run.get("elsewhere", []) if k["outcome"] == "killed"}
+    elsewhere = {}
+    for e in equivalents:
+        if e.get("kind") != "elsewhere":
+            continue
+        key = Key.of(e)
+        kill = kills.get(key)
+        if kill is None or kill["killer"] != e["killer"]:
+            del reasons[key]  # declared, not shown: no reason then
+            continue
+        elsewhere[key] = e
+        reasons[key] = (f"killed by `{e['killer']}` (`nox -s {e['session']}`; run on {kill['pair']} against "
+                        f"this mutant at commit `{kill['commit']}`, {kill['seconds']:g} s): {e['reason']}")
     mutants = run["mutants"]
     survivors = [m for m in mutants if m["outcome"] == "survived"]
-    stale = sorted(set(reasons) - {Key.of(m) for m in survivors})
+    stale = sorted({Key.of(e) for e in equivalents} - {Key.of(m) for m in survivors})
     if stale:
         raise ValueError(f"{DECLARED.name} declares reasons for mutants that are not survivors of this run: "
                          + "; ".join(map(str, stale)))
@@ -99,6 +115,12 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
         out.append(f"{'- Run' if n == 0 else '- Then'}: {what} ({r['mutants']}), at commit "
                    f"`{r['commit']}`, in {minutes} min {seconds} s, {r['jobs']} sessions at a time "
                    f"(deadline {r['deadline_s']:g} s a mutant).")
+    if run.get("elsewhere"):
+        kills = run["elsewhere"]
+        commits = ", ".join(f"`{c}`" for c in sorted({k["commit"] for k in kills}))
+        minutes, seconds = divmod(round(sum(k.get("seconds") or 0 for k in kills)), 60)
+        out.append(f"- And: the tests declared to kill {len(kills)} survivors (below), each against its "
+                   f"mutant, at commit {commits}, in {minutes} min {seconds} s.")
     out.append("")
     out += ["| file | killer | mutants | killed by a test | killed by the deadline | equivalent "
             "| killed by a longer session | no reason |", "|---|---|---|---|---|---|---|---|"]
@@ -129,8 +151,9 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
     if observable:
         out += [f"### Killed by a longer session's test ({len(observable)})", "",
                 "Each changes something observable at a cost the contract tier does not pay (a 30-s wait, "
-                "a broker); the test named kills it, run by hand on the mutant: the session runs the test, "
-                "not the mutant.", ""]
+                "a broker). `python -m mutation --elsewhere` (and every full or survivors' run, at its end) "
+                "makes each in a copy of the tree and runs the test named against it; it counts here only "
+                "when that test failed.", ""]
         out += _mutant_blocks(observable, reasons)
 
     out += ["## Every mutant killed, and the test that kills it", "",

@@ -47,6 +47,33 @@ def test_a_mutant_killed_elsewhere_names_a_test_and_a_session_that_exist() -> No
     assert {e.get("kind", "equivalent") for e in declared()["equivalent"]} <= {"equivalent", "elsewhere"}
 
 
+def test_each_mutant_killed_elsewhere_is_made_from_its_name_as_cosmic_ray_made_it() -> None:
+    from mutation.elsewhere import make
+    from mutation.mutants import diff
+
+    survivors = {Key.of(m): m for m in data()["mutants"] if m["outcome"] == "survived"}
+    for e in declared()["equivalent"]:
+        if e.get("kind") == "elsewhere":
+            key = Key.of(e)
+            source = (REPO / key.file).read_text(encoding="utf-8")
+            assert diff(source, make(source, key), key.file) == survivors[key]["diff"], key
+
+
+def test_a_mutant_declared_killed_elsewhere_counts_only_when_its_killer_killed_it() -> None:
+    run = data()
+    kills = run["elsewhere"]
+    assert kills and all(k["outcome"] == "killed" for k in kills)
+    page = render(run)
+    assert f"Killed by a longer session's test ({len(kills)})" in page
+    assert "Not killed, no reason declared" not in page
+    survived = copy.deepcopy(run)
+    survived["elsewhere"][0]["outcome"] = "survived"
+    page = render(survived)
+    assert "Not killed, no reason declared (1)" in page
+    assert f"Killed by a longer session's test ({len(kills) - 1})" in page
+    assert "Not killed, no reason declared (1)" in render({**run, "elsewhere": kills[1:]})
+
+
 def test_the_run_covered_every_target_file() -> None:
     assert {m["file"] for m in data()["mutants"]} == set(TARGETS)
 
