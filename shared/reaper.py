@@ -46,7 +46,7 @@ def reap(groups: set[int], grace: float = GRACE) -> None:
         if _alive(group):
             try:
                 os.killpg(group, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
 
 

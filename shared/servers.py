@@ -205,6 +205,8 @@ def _tell_reaper(line: str) -> None:
     global _reaper
     with _reaper_lock:
         if _reaper is None or _reaper[0] != os.getpid():
+            if line.startswith("-"):  # this process never told one of a start
+                return
             reaper = subprocess.Popen(
                 [sys.executable, "-m", "shared.reaper"],
                 stdin=subprocess.PIPE,
