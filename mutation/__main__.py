@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         kills = kill_elsewhere(result, args.workdir or Path(tmp))
     report.write(report.with_kills(result, kills))
     print(f"docs: {report.DATA.relative_to(REPO)}, {report.PAGE.relative_to(REPO)}")
-    return 0
+    return 0 if all(k["outcome"] == "killed" for k in kills) else 1
 
 
 if __name__ == "__main__":
