@@ -175,6 +175,11 @@ class SmtpSink:
             self._gates.append(gate)
         return gate
 
+    def hold_first(self, address: str) -> Gate:
+        """Hold the reply to the first e-mail for `address` only: a retry is answered at once."""
+        gate: Gate = self.hold(lambda rcpts: address in rcpts and not gate.arrived)
+        return gate
+
     def fail(self, reply: str, address: str | None = None, times: int = 1) -> None:
         """Answer the next `times` e-mails for `address` with `reply`, e.g. '451 4.3.0 later'."""
         with self._cond:
