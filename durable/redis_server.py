@@ -18,6 +18,8 @@ from pathlib import Path
 
 import redis
 
+from shared import reaper
+
 __all__ = ["RedisServer", "redis_binary", "redis_version"]
 
 
@@ -62,6 +64,7 @@ class RedisServer:
             self.port = self.port or _free_port()
             self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.STDOUT, start_new_session=True)
+            reaper.watch(self.proc.pid)  # stopped even if this process dies first
             if self._wait_ready():
                 return self
             self.port = 0
@@ -103,6 +106,8 @@ class RedisServer:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+        if self.proc is not None:
+            reaper.forget(self.proc.pid)
 
     def restart(self) -> RedisServer:
         """Started again on the same port and directory, as after a crash."""
@@ -116,6 +121,8 @@ class RedisServer:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.proc is not None:
+            reaper.forget(self.proc.pid)
 
     def __enter__(self) -> RedisServer:
         return self.start()

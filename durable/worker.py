@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from shared import reaper
 from shared.servers import REPO, process_tree
 
 __all__ = ["Worker"]
@@ -46,6 +47,7 @@ class Worker:
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(self.command(), env=env, cwd=REPO, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
+        reaper.watch(self.proc.pid)  # stopped even if this process dies first
         deadline = time.monotonic() + self.ready_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -74,13 +76,16 @@ class Worker:
         except ProcessLookupError:
             pass
         self.proc.wait(10)
+        reaper.forget(self.proc.pid)
 
     def stop(self, grace: float = 20.0) -> None:
         """SIGTERM: Celery's warm shutdown finishes the tasks it runs, then exits."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        reaper.forget(self.proc.pid)

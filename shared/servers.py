@@ -22,12 +22,13 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
+
+from shared import reaper
 
 __all__ = [
     "APP_DIR_ENV",
@@ -194,35 +195,6 @@ class ServerFailed(RuntimeError):
     pass
 
 
-#: This process's reaper (`shared/reaper.py`), and the process it serves: a fork gets its own.
-_reaper: tuple[int, subprocess.Popen[bytes]] | None = None
-_reaper_lock = threading.Lock()
-
-
-def _tell_reaper(line: str) -> None:
-    """`+ PID` for a server started, `- PID` for one stopped: if this process ends without
-    stopping a server, its reaper does."""
-    global _reaper
-    with _reaper_lock:
-        if _reaper is None or _reaper[0] != os.getpid():
-            if line.startswith("-"):  # this process never told one of a start
-                return
-            reaper = subprocess.Popen(
-                [sys.executable, "-m", "shared.reaper"],
-                stdin=subprocess.PIPE,
-                cwd=Path(__file__).resolve().parent.parent,  # where `shared` is importable from
-                start_new_session=True,  # out of reach of the Ctrl-C or signal that ends this process
-            )
-            _reaper = (os.getpid(), reaper)
-        stdin = _reaper[1].stdin
-        assert stdin is not None
-        try:
-            stdin.write(f"{line}\n".encode())
-            stdin.flush()
-        except BrokenPipeError:  # the reaper is gone: nothing to tell
-            pass
-
-
 class LiveServer:
     def __init__(
         self,
@@ -295,7 +267,7 @@ class LiveServer:
                 sock.close()  # the child holds its own copy
             if self.log_path:
                 out.close()  # type: ignore[union-attr]
-        _tell_reaper(f"+ {self.proc.pid}")
+        reaper.watch(self.proc.pid)
         try:
             self._wait_ready()
         except BaseException:  # anything, even an interrupt: never leave the process behind
@@ -395,7 +367,7 @@ class LiveServer:
             if self.wait(grace) is None:
                 self.kill()
                 self.proc.wait(10)
-        _tell_reaper(f"- {self.proc.pid}")
+        reaper.forget(self.proc.pid)
 
     def __enter__(self) -> LiveServer:
         return self.start()
