@@ -57,6 +57,11 @@ def failures(live: Live, address: str) -> str:
                    for e in live.events(address, "mail_failed")) or "-"
 
 
+def replies(mails: list) -> list[str]:
+    """Each copy's reply code, or `(closed)` for one whose client gave up before the reply."""
+    return [m.reply[:3] if m.replied else "(closed)" for m in mails]
+
+
 def story(replies: list[str], failed: str, serving: bool, **more: object) -> str:
     """What happened, in one comparable line: the SMTP replies in order, the failures
     recorded, whether the app still answers; e.g. '451 250 | T | serving'."""
@@ -113,7 +118,7 @@ def test_slow_server_times_out_and_the_retry_is_delivered(pair: Pair, faulty: Li
         gate.release()
     faulty.wait_event(address, "mail_sent")
     copies = sink.to(address)
-    observed = story([m.reply[:3] if m.replied else "(closed)" for m in copies], failures(faulty, address),
+    observed = story(replies(copies), failures(faulty, address),
                      serving_while_held and still_serving(faulty))
     assert metric(pair, "smtp_slow_retried_and_delivered", observed, story(["(closed)", "250"], "T", True),
                   copies_received=len(copies), copies_delivered=sum(m.delivered for m in copies))
@@ -179,8 +184,7 @@ def waited_out_default_time_out(pair: Pair, live: Live, sink: SmtpSink, metric) 
         started = live.wait_event(address, "mail_started", attempt=1)
         gave_up = failed[sender]["t"] - started["t"]
         within = DEFAULT_TIME_OUT - TIME_OUT_EARLY <= gave_up <= DEFAULT_TIME_OUT + TIME_OUT_LATE
-        observed = story([m.reply[:3] if m.replied else "(closed)" for m in sink.to(address)],
-                         failures(live, address), still_serving(live),
+        observed = story(replies(sink.to(address)), failures(live, address), still_serving(live),
                          gave_up_after=f"{DEFAULT_TIME_OUT:g} s" if within else f"{gave_up:.2f} s")
         expected = story(["(closed)", "250"], "T", True, gave_up_after=f"{DEFAULT_TIME_OUT:g} s")
         metric(pair, f"smtp_default_time_out[{sender}]", observed, expected, seconds=round(gave_up, 3),
