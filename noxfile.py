@@ -83,6 +83,14 @@ def conformance(session: nox.Session) -> None:
 
 
 @nox.session
+def pages(session: nox.Session) -> None:
+    """Every generated file (pages, README's blocks, pyproject's extras) from the committed tables and data,
+    in seconds, starting no server; `-- --check` names the stale ones."""
+    install(session)
+    session.run("python", "-m", "pages", *session.posargs)
+
+
+@nox.session
 def flips(session: nox.Session) -> None:
     """The semantics tier against wrong probes: every cell a mismatch, timing ones 20 times
     (reports/flips.json)."""

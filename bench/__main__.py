@@ -153,9 +153,8 @@ def machine() -> dict[str, object]:
                   if line.startswith("model name")), platform.processor())
     return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
-            "loops": {server: "uvloop" if server == "uvicorn-std" else "asyncio" for server in SERVERS},
-            "http": {"uvicorn": "h11", "uvicorn-std": "httptools", "hypercorn": "h11 (its own HTTP/1.1)",
-                     "granian": "its own (Rust, hyper), ASGI interface"},
+            "loops": {name: record.loop for name, record in SERVERS.items()},
+            "http": {name: record.http for name, record in SERVERS.items()},
             "workers": 1}
 
 

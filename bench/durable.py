@@ -122,7 +122,7 @@ def inprocess_cost_to(sink: SmtpSink, framework: str, workdir: Path, size: Durab
     address = f"inprocess-{workdir.name}@example.com"
     env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(sink.port),
            "AFTERWARD_LOG_PATH": str(workdir / "notifications.log")}
-    with BenchServer(framework, SERVER, app=FRAMEWORKS[framework], log_path=workdir / "server.log",
+    with BenchServer(framework, SERVER, app=FRAMEWORKS[framework].app, log_path=workdir / "server.log",
                      env=env, unset=[EVENTS_ENV]) as server:
         return cost(server, address, size, lambda n: until(
             lambda: delivered(sink) >= n, size.limit, f"{framework}: not every e-mail arrived"))

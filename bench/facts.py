@@ -101,7 +101,7 @@ def server_configs(data: Data) -> str:
 
 
 def by_server(per: dict[Pair, float], show: Callable[[list[float]], str]) -> str:
-    """One range per server, in the run's order: "92 to 98% on uvicorn, 90 to 95% on granian"."""
+    """One range per server, in the run's order: "92 to 98% on uvicorn, 90 to 95% on hypercorn"."""
     servers = dict.fromkeys(s for _, s in per)
     return ", ".join(f"{show([v for p, v in per.items() if p[1] == s])} on {s}" for s in servers)
 
@@ -291,7 +291,7 @@ def sync_block_over(data: Data) -> str:
 
 @facts.fact
 def servers(data: Data) -> str:
-    """The servers measured, in the run's order: "uvicorn, uvicorn-std, hypercorn and granian"."""
+    """The servers measured, in the run's order: "uvicorn, uvicorn-std and hypercorn"."""
     return and_list(list(dict.fromkeys(s for _, s in framework_pairs(data))))
 
 

@@ -245,11 +245,16 @@ def durable_block(data: dict[str, Any]) -> str:
     return reflow(fill(load(DURABLE_HEADLINE), data, FACTS, "bench/durable_headline.md")).strip("\n")
 
 
-def write_readme(data: dict[str, Any], readme: Path = README) -> None:
-    text = with_block(readme.read_text(), readme_block(data))
+def readme_text(text: str, data: dict[str, Any]) -> str:
+    """README's `text` with its headline blocks filled from the data."""
+    text = with_block(text, readme_block(data))
     if data.get("durable"):
         text = with_block(text, durable_block(data), markers=DURABLE_MARKERS)
-    readme.write_text(text)
+    return text
+
+
+def write_readme(data: dict[str, Any], readme: Path = README) -> None:
+    readme.write_text(readme_text(readme.read_text(), data))
 
 
 def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bench.load import SERVER_CPU, pinned
-from shared.servers import LiveServer
+from shared.servers import SERVERS, LiveServer
 
 
 class BenchServer(LiveServer):
     """`bench.apps.<name>_app:app` (or `app`) pinned to its own core, access log off, bound by port (see
-    `shared.servers.BIND_BY_PORT` for why). `runner` replaces the server's module
+    `Server.bind_by_port` in `shared.axes` for why). `runner` replaces the server's module
     (`python -m <runner>` instead of `python -m uvicorn`) for a wrapper that takes the
     same arguments, such as `bench.profiled`."""
 
@@ -21,10 +21,11 @@ class BenchServer(LiveServer):
 
     def command(self, fd: int) -> list[str]:
         cmd = super().command(fd)
-        if "--access-logfile" in cmd:
-            del cmd[cmd.index("--access-logfile"):cmd.index("--access-logfile") + 2]
-        if self.server in ("uvicorn", "uvicorn-std"):
-            cmd.append("--no-access-log")  # granian's is off unless asked for
+        record = SERVERS[self.server]
+        if record.access_log:
+            at = cmd.index(record.access_log[0])
+            del cmd[at:at + len(record.access_log)]
+        cmd += record.no_access_log
         if self.runner:
             cmd[1:3] = ["-m", self.runner]
         return [*pinned(SERVER_CPU), *cmd]

@@ -1,6 +1,6 @@
 """Which servers this environment can run, and the extra that installs one it cannot.
 
-Every server in `shared/servers.py`'s `SERVERS` has an extra of the same name among the
+Every server in `shared/axes.py`'s `SERVERS` has an extra of the same name among the
 package's optional dependencies (`pip install 'afterward[hypercorn]'`). A server is
 installed when every requirement of its extra is: the distribution is there, at a version
 the extra allows, with the extras it names in turn (say `uvicorn[standard]`).

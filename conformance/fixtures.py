@@ -33,7 +33,7 @@ from conformance.gates import GATES_ENV, GateServer
 from conformance.probes.tasks import FLIP_ENV
 from conformance.recipes import RECIPE_ENV, recipes
 from shared.recorder import EVENTS_ENV, read_events
-from shared.servers import FRAMEWORKS, LOG_CONFIG, SERVERS, LiveServer, client_tls
+from shared.servers import FRAMEWORKS, SERVERS, LiveServer, client_tls
 from shared.sink import SmtpSink
 
 __all__ = ["Live", "Pair", "fresh_address", "not_applicable"]
@@ -57,7 +57,6 @@ def params_of(item: pytest.Item) -> dict[str, Any]:
     return callspec.params if callspec is not None else {}
 
 
-PROBES = {name: f"conformance.probes.{name}_probe:app" for name in FRAMEWORKS}
 
 
 @dataclass(frozen=True)
@@ -239,7 +238,7 @@ def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
         apps = {a.partition(":")[0].rpartition(".")[2]: a for a in config.getoption("--app")}
     else:
         names = config.getoption("--framework") or list(FRAMEWORKS)
-        apps = {n: (PROBES if probes else FRAMEWORKS)[n] for n in names}
+        apps = {n: FRAMEWORKS[n].probe if probes else FRAMEWORKS[n].app for n in names}
     return [Pair(name, server, app) for name, app in apps.items() for server in servers]
 
 
@@ -386,7 +385,7 @@ def start_live(
     if records:  # the spec's ERROR record, where a test can read it
         records_path, config = workdir / "records.log", workdir / "logging.json"
         config.write_text(json.dumps(_log_config(records_path)))
-        args += [a.format(path=config) for a in LOG_CONFIG[pair.server]]
+        args += [a.format(path=config) for a in SERVERS[pair.server].log_config]
     settings = {
         "AFTERWARD_SMTP_HOST": "127.0.0.1",
         "AFTERWARD_SMTP_PORT": str(sink.port),

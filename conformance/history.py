@@ -36,7 +36,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from conformance.declared import Change, at_releases, changes, changes_for, properties
-from shared.servers import REPO
+from shared.servers import FRAMEWORKS, REPO
 
 __all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "merged", "recheck"]
 
@@ -44,7 +44,7 @@ SETS = Path(__file__).with_name("versions.toml")
 #: What a full run observed, committed: docs/versions.md is rendered from it (and tests read it).
 OBSERVED = REPO / "docs" / "versions" / "observed.json"
 ROW_KEYS = ("tier", "property", "framework", "server", "expected", "observed", "passed")
-FRAMEWORKS_PACKAGES = ("fastapi", "starlette", "litestar", "quart")
+FRAMEWORKS_PACKAGES = tuple(f.package for f in FRAMEWORKS.values())
 #: What runs the suite in a set's environment, besides the project's own dependencies (their bounds
 #: from pyproject.toml's `test` group; they resolve normally, within what the set installed).
 TOOL_NAMES = ("pytest", "pytest-xdist")

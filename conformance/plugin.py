@@ -29,7 +29,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterward")
     group.addoption("--report", metavar="PATH", help="write the JSON report here and print the matrix")
     group.addoption(
-        "--write-docs", metavar="PATH", help="also render the semantics page here when all passed"
+        "--write-docs", action="store_true", help="also write the pages (`python -m pages`) when all passed"
     )
 
 
@@ -286,13 +286,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         )
     docs = config.getoption("--write-docs")
     if docs and not failed and exitstatus == 0:
-        page = render.semantics_page()  # the reliability page is written by `python -m reliability`
-        Path(docs).write_text(page, encoding="utf-8")
-        tw.write_line(f"docs: {docs}")
-        readme = Path(docs).parent.parent / "README.md"
-        if readme.exists():
-            readme.write_text(render.with_differences(readme.read_text(encoding="utf-8")), encoding="utf-8")
-            tw.write_line(f"docs: {readme} (the table of differences)")
+        from pages import write  # the checkout's page registry (not in the package)
+
+        for written in write():
+            tw.write_line(f"docs: {written}")
 
 
 @pytest.hookimpl(tryfirst=True)

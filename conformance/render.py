@@ -22,22 +22,15 @@ __all__ = [
     "with_differences",
 ]
 
-PACKAGES = (
-    "fastapi",
-    "starlette",
-    "litestar",
-    "quart",
-    "uvicorn",
-    "hypercorn",
-    "h11",
-    "httptools",
-    "uvloop",
-    "granian",
-    "anyio",
-    "aiosmtplib",
-    "aiosmtpd",
-    "email-validator",
-    "httpx",
+#: The distributions whose versions a report records: the frameworks', the servers', the rest.
+PACKAGES = tuple(
+    dict.fromkeys(
+        [
+            *(f.package for f in FRAMEWORKS.values()),
+            *(p for s in SERVERS.values() for p in s.packages),
+            *("anyio", "aiosmtplib", "aiosmtpd", "email-validator", "httpx"),
+        ]
+    )
 )
 
 

@@ -20,7 +20,7 @@ from conformance.declared import Cell, Property, properties
 from conformance.recipes import Recipe, recipes
 from conformance.render import short
 from docs_site.sidebyside import TITLES, app_path
-from shared.servers import DESCRIBED, FRAMEWORKS, REPO, SERVERS
+from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 __all__ = ["BREAKS", "Change", "changes", "move_page", "moves", "moves_index", "recipes_page", "servers_page",
            "slug"]
@@ -235,7 +235,7 @@ def servers_page() -> str:
            "do not edit by hand -->", "",
            "The same app, moved to another server. The servers, as the suite runs them (one worker each):",
            "",
-           *(f"- **{server}**: {DESCRIBED[server]}." for server in SERVERS), "",
+           *(f"- **{server}**: {record.described}." for server, record in SERVERS.items()), "",
            "Per framework, every declared property whose value depends on the server, each cell measured on "
            "its pair by the conformance suite; why each value is what it is follows the table, with its "
            "source. What SIGTERM and SIGKILL deliver on each server is on [Reliability](../reliability.md), "

@@ -18,7 +18,7 @@ from shared.servers import FRAMEWORKS, REPO
 
 __all__ = ["ROLES", "Role", "app_path", "lines_by_role", "page", "uncovered"]
 
-TITLES = {"fastapi": "FastAPI", "starlette": "Starlette", "litestar": "Litestar", "quart": "Quart"}
+TITLES = {name: record.title for name, record in FRAMEWORKS.items()}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Role:
 
 
 def app_path(framework: str) -> Path:
-    return REPO / (FRAMEWORKS[framework].partition(":")[0].replace(".", "/") + ".py")
+    return REPO / (FRAMEWORKS[framework].app.partition(":")[0].replace(".", "/") + ".py")
 
 
 def _span(node: ast.AST) -> set[int]:

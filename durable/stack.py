@@ -22,7 +22,7 @@ from shared.servers import FRAMEWORKS, LiveServer
 __all__ = ["DURABLE_APPS", "DurableServer", "Stack", "durable_app"]
 
 #: Framework name -> import string of its durable app, beside the in-process one.
-DURABLE_APPS = {name: app.replace("_app:", "_durable_app:") for name, app in FRAMEWORKS.items()}
+DURABLE_APPS = {name: record.durable_app for name, record in FRAMEWORKS.items()}
 
 
 def durable_app(framework: str) -> str:

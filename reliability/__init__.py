@@ -7,8 +7,10 @@ long one, which also writes `docs/reliability.md`. Sizes come from `AFTERWARD_RE
 
 import os
 
-#: The servers the checks run on unless `--server` names others: all four.
-SERVERS = ("uvicorn", "uvicorn-std", "hypercorn", "granian")
+from shared.axes import SERVERS as RECORDS
+
+#: The servers the checks run on unless `--server` names others: every one.
+SERVERS = tuple(RECORDS)
 
 FULL = os.environ.get("AFTERWARD_RELIABILITY", "quick") == "full"
 
@@ -22,7 +24,7 @@ IN_FLIGHT = 20
 #: Notifications delivered before the SIGKILL, which must stay delivered exactly once.
 DELIVERED_BEFORE_KILL = 10
 #: Full runs hold them this long after SIGTERM: longer than hypercorn's default 3-s grace.
-#: Quick runs hold them 0 s, except where that races a 0-s grace (granian's): see
+#: Quick runs hold them 0 s, except where that races a 0-s grace (a server without one): see
 #: `Shutdown.hold_for`.
 HOLD_AFTER_SIGTERM = 4.0 if FULL else 0.0
 

@@ -46,4 +46,4 @@ def apps(request: pytest.FixtureRequest) -> dict[str, str]:
     if given:
         return {a.partition(":")[0].rpartition(".")[2]: a for a in given}
     names = request.config.getoption("--framework") or list(FRAMEWORKS)
-    return {name: FRAMEWORKS[name] for name in names}
+    return {name: FRAMEWORKS[name].app for name in names}

@@ -22,13 +22,13 @@ finish when the same HTTP connection still waits for a `def` sender's thread, no
 the connection holds only cancelled tasks), so the model bounds it instead: between
 none and all of the cancelled `async def` senders, never a queued `def` sender.
 
-granian has no grace at all (`sigterm_default_grace_seconds` 0): at the signal its worker
+A server without a grace (no `grace_option` in its record; `sigterm_default_grace_seconds` 0): at the signal its worker
 stops running its loop, runs the lifespan shutdown and exits, cancelling nothing. So an
 `async def` sender mid-send never sees its reply, while every `def` sender finishes: one
 in a worker thread runs on (the interpreter joins the thread before the process exits),
 and one queued in the loop's default executor (Litestar's and Quart's `def` tasks) runs
 at the interpreter's exit too, since nothing cancelled its future (measured: Litestar's 4
-queued senders, which hypercorn's cancellation loses, are delivered on granian). The
+queued senders, which a cancelling server loses, are delivered there). The
 scenario's 10 `def` senders never wait for one of anyio's 40 threads, whose queue lives
 in the stopped loop. Its one shutdown setting,
 `--workers-kill-timeout`, bounds only how long the parent waits for a worker that did not
@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from conformance.declared import cell
 from conformance.fixtures import Pair
 from conformance.plugin import resolve
-from shared.servers import FRAMEWORKS
+from shared.servers import FRAMEWORKS, SERVERS
 
 __all__ = ["CONFIGURED_GRACE", "GRACE_OPTION", "Shutdown", "declared_framework", "in_process_after_kill",
            "outcome", "split"]
@@ -58,13 +58,8 @@ MARGIN = 0.5
 #: The grace every server and Quart get in the `configured` runs (test_shutdown.CONFIGURED).
 CONFIGURED_GRACE = 30.0
 #: Each server's setting for how long it lets running requests, tasks included, go on
-#: after SIGTERM. granian has none (see the module's docstring).
-GRACE_OPTION: dict[str, str | None] = {
-    "uvicorn": "--timeout-graceful-shutdown",
-    "uvicorn-std": "--timeout-graceful-shutdown",
-    "hypercorn": "--graceful-timeout",
-    "granian": None,
-}
+#: after SIGTERM; None for a server without one (see the module's docstring).
+GRACE_OPTION: dict[str, str | None] = {name: record.grace_option for name, record in SERVERS.items()}
 
 
 def declared_framework(pair: Pair) -> str:
@@ -104,7 +99,7 @@ class Shutdown:
         declared = cell("sigterm_default_grace_seconds", framework, server)
         grace = resolve(declared.value)
         pool = resolve(cell("sync_task_pool_size", framework, server).value)
-        margin = max(MARGIN, declared.tolerance)  # granian's exit takes up to its tolerance
+        margin = max(MARGIN, declared.tolerance)  # an exit without a grace takes up to its tolerance
         return cls(None if grace == "unbounded" else float(grace), int(pool), hold, margin)
 
     @classmethod
@@ -116,7 +111,7 @@ class Shutdown:
 
     @staticmethod
     def hold_for(framework: str, server: str, hold: float) -> float:
-        """The hold after SIGTERM: `hold`, unless that races the declared grace (granian's 0 s
+        """The hold after SIGTERM: `hold`, unless that races the declared grace (a 0-s one
         against the quick run's 0-s hold); then long enough to be past it."""
         model = Shutdown.declared(framework, server, hold)
         if model.grace is None or abs(hold - model.grace) >= model.margin:
@@ -139,7 +134,7 @@ class Shutdown:
 
     @property
     def stops_loop(self) -> bool:
-        """A grace of 0: the loop stops at the signal and nothing is cancelled (granian)."""
+        """A grace of 0: the loop stops at the signal and nothing is cancelled (a server without a grace)."""
         return self.grace == 0
 
     def confirmed(self, senders: Sequence[str]) -> str:

@@ -27,22 +27,19 @@ from reliability import DELIVERED_BEFORE_KILL, HOLD_AFTER_SIGTERM, IN_FLIGHT
 from reliability.delivery import Tally
 from reliability.expectations import (
     CONFIGURED_GRACE,
-    GRACE_OPTION,
     Shutdown,
     declared_framework,
     in_process_after_kill,
     outcome,
     split,
 )
+from shared.servers import SERVERS
 from shared.sink import Gate, SmtpSink
 
-#: Each server's grace period and Quart's, raised above any hold here. granian has no grace
-#: to raise; its one shutdown setting, the time it gives a worker to exit before killing
-#: it, is set instead, so the row shows what setting it does.
-CONFIGURED = {
-    server: (option or "--workers-kill-timeout", f"{CONFIGURED_GRACE:g}")
-    for server, option in GRACE_OPTION.items()
-}
+#: Each server's grace period and Quart's, raised above any hold here. A server without a grace
+#: has its one shutdown setting (`stop_option`: the time it gives a worker to exit before
+#: killing it) set instead, so the row shows what that setting does.
+CONFIGURED = {name: (record.stop_option, f"{CONFIGURED_GRACE:g}") for name, record in SERVERS.items()}
 QUART_GRACE = {"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": f"{CONFIGURED_GRACE:g}"}
 #: Half `async def`, half `def` senders.
 SENDERS = ["async"] * (IN_FLIGHT // 2) + ["sync"] * (IN_FLIGHT - IN_FLIGHT // 2)

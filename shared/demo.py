@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     with SmtpSink(on_message=_print) as sink:
         env = {"AFTERWARD_SMTP_PORT": str(sink.port), "AFTERWARD_LOG_PATH": str(workdir / "log.txt")}
         with LiveServer(
-            FRAMEWORKS[args.framework], args.server, env=env, log_path=workdir / "server.log"
+            FRAMEWORKS[args.framework].app, args.server, env=env, log_path=workdir / "server.log"
         ) as server:
             print(
                 f"[demo] {args.framework} under {args.server} on {server.url}; SMTP sink on port {sink.port}"

@@ -1,12 +1,12 @@
-"""Frameworks and servers as data, and a live server process started from them.
+"""A live server process, started from a server's record (`shared.axes`).
 
 A `LiveServer` is a real ASGI server process serving one app on 127.0.0.1. The test
 binds the listening socket itself (port 0) and hands it to the server as a file
 descriptor, so there is no race for a port; readiness is polled on `GET /health`
 with a deadline; stopping kills only the process it started, by PID.
 
-granian takes no socket from its parent: it binds a port itself, with SO_REUSEPORT (one
-socket per worker). For it the test reserves the port instead: a socket bound with
+A server that takes no socket from its parent (`Server.binds_itself`) binds a port itself,
+with SO_REUSEPORT (one socket per worker). For it the test reserves the port instead: a socket bound with
 SO_REUSEPORT but never listening, held until the server answers. The kernel lets only a
 socket that also sets SO_REUSEPORT share that port, and a socket that does not listen
 takes no connections, so between the reservation and readiness no other program can bind
@@ -29,12 +29,12 @@ from pathlib import Path
 import httpx
 
 from shared import reaper
+from shared.axes import FRAMEWORKS, SERVERS
 
 __all__ = [
     "APP_DIR_ENV",
-    "DESCRIBED",
     "FRAMEWORKS",
-    "LOG_CONFIG",
+    "PYTHON_ENV",
     "REPO",
     "SERVERS",
     "LiveServer",
@@ -43,6 +43,7 @@ __all__ = [
     "binds_itself",
     "client_tls",
     "process_tree",
+    "python",
     "reserve_port",
 ]
 
@@ -73,114 +74,22 @@ def client_tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+#: The interpreter the servers run with: this one, unless this variable names another
+#: (`afterward-conformance --python`, for an app whose environment is another Python's).
+PYTHON_ENV = "AFTERWARD_PYTHON"
+
+
+def python() -> str:
+    return os.environ.get(PYTHON_ENV) or sys.executable
+
+
 def app_dir() -> Path:
     return Path(os.environ.get(APP_DIR_ENV) or REPO).resolve()
 
 
-#: Framework name -> import string of its reference app.
-FRAMEWORKS: dict[str, str] = {
-    "fastapi": "frameworks.fastapi_app:app",
-    "starlette": "frameworks.starlette_app:app",
-    "litestar": "frameworks.litestar_app:app",
-    "quart": "frameworks.quart_app:app",
-}
-
-#: Server name -> command line; `{app}` is an import string, `{fd}` the listening socket,
-#: `{port}` a port reserved for a server that binds it itself. One worker each; the HTTP
-#: implementation and the loop are named so that installed extras cannot change what is
-#: measured: `uvicorn` is h11 on asyncio (uvicorn without extras), `uvicorn-std` httptools
-#: on uvloop (what `uvicorn[standard]`, `fastapi run` and `litestar run` pick), granian its
-#: ASGI interface on asyncio (its `--loop auto` would pick uvloop whenever it is installed).
-SERVERS: dict[str, tuple[str, ...]] = {
-    "uvicorn": (
-        "-m",
-        "uvicorn",
-        "{app}",
-        "--fd",
-        "{fd}",
-        "--http",
-        "h11",
-        "--loop",
-        "asyncio",
-        "--lifespan",
-        "on",
-    ),
-    "uvicorn-std": (
-        "-m",
-        "uvicorn",
-        "{app}",
-        "--fd",
-        "{fd}",
-        "--http",
-        "httptools",
-        "--loop",
-        "uvloop",
-        "--lifespan",
-        "on",
-    ),
-    "hypercorn": (
-        "-m",
-        "hypercorn",
-        "{app}",
-        "--bind",
-        "fd://{fd}",
-        "--worker-class",
-        "asyncio",
-        "--access-logfile",
-        "-",
-    ),
-    "granian": (
-        "-m",
-        "granian",
-        "{app}",
-        "--interface",
-        "asgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        "--loop",
-        "asyncio",
-        "--workers",
-        "1",
-    ),
-}
-
-#: What each entry serves with, in a phrase, for the pages that name the servers.
-DESCRIBED = {
-    "uvicorn": "uvicorn with h11 on asyncio: uvicorn without extras",
-    "uvicorn-std": "uvicorn with httptools on uvloop: what `uvicorn[standard]`, `fastapi run` and "
-    "`litestar run` pick",
-    "hypercorn": "hypercorn with its own HTTP/1.1 (h11) and HTTP/2 (h2) on asyncio",
-    "granian": "granian, HTTP in Rust (hyper), its ASGI interface on asyncio",
-}
-
-
-#: The same servers told to bind 127.0.0.1:{port} themselves. uvicorn takes a socket
-#: passed by `--fd` for a Unix socket (`socket.fromfd(fd, AF_UNIX, ...)`), so asyncio
-#: leaves Nagle's algorithm on for its connections and a keep-alive answer can wait
-#: ~40 ms for a delayed ACK (Kludex/uvicorn#3149). Correctness checks don't mind; the
-#: benchmarks bind by port.
-BIND_BY_PORT: dict[str, dict[str, tuple[str, ...]]] = {
-    "uvicorn": {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
-    "uvicorn-std": {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
-    "hypercorn": {"fd://{fd}": ("127.0.0.1:{port}",)},
-    "granian": {},
-}
-
-#: How each server is given a logging configuration (a JSON `logging.config.dictConfig` file):
-#: the contract tier attaches its own handler to the spec's `afterward.mailer` logger this way.
-LOG_CONFIG: dict[str, tuple[str, ...]] = {
-    "uvicorn": ("--log-config", "{path}"),
-    "uvicorn-std": ("--log-config", "{path}"),
-    "hypercorn": ("--log-config", "json:{path}"),
-    "granian": ("--log-config", "{path}"),
-}
-
-
 def binds_itself(server: str) -> bool:
     """Does this server bind its port itself (no socket passed)?"""
-    return not any("{fd}" in a for a in SERVERS[server])
+    return SERVERS[server].binds_itself
 
 
 def reserve_port() -> socket.socket:
@@ -229,11 +138,12 @@ class LiveServer:
         return self.proc.pid
 
     def command(self, fd: int) -> list[str]:
-        template = SERVERS[self.server]
+        record = SERVERS[self.server]
+        template = ("-m", *record.command, *record.access_log)
         if self.by_port:
-            template = tuple(t for a in template for t in BIND_BY_PORT[self.server].get(a, (a,)))
+            template = tuple(t for a in template for t in record.bind_by_port.get(a, (a,)))
         args = [a.format(app=self.app, fd=fd, port=self.port) for a in template]
-        return [sys.executable, *args, *self.extra_args]
+        return [python(), *args, *self.extra_args]
 
     def start(self) -> LiveServer:
         reserved = None
@@ -251,7 +161,7 @@ class LiveServer:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(app_dir()), env.get("PYTHONPATH")]))
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         try:
-            # A session of its own: hypercorn and granian serve from spawned worker processes, and a kill
+            # A session of its own: some servers serve from spawned worker processes, and a kill
             # must reach that child too, without touching anything this code did not start.
             self.proc = subprocess.Popen(
                 self.command(fd),

@@ -71,19 +71,6 @@ def committed() -> dict:
     return json.loads(DATA.read_text())
 
 
-def test_committed_benchmarks_page_matches_its_data() -> None:
-    """docs/benchmarks.md is what `python -m bench --render` makes of docs/bench/bench.json."""
-    page = DATA.parent.parent / "benchmarks.md"
-    assert page.read_text() == render(committed()), (
-        "docs/benchmarks.md is stale: run `python -m bench --render` (or `nox -s bench`)")
-
-
-def test_readme_headlines_match_the_data() -> None:
-    """README's block under "What a task costs" is bench/headlines.md filled from bench.json."""
-    assert block(README.read_text()) == readme_block(committed()), (
-        "README.md's headlines are stale: run `python -m bench --render` (or `nox -s bench`)")
-
-
 @pytest.mark.parametrize("template", [NOTES, HEADLINES], ids=lambda p: p.name)
 def test_prose_templates_write_no_number_by_hand(template: Path) -> None:
     """Numbers in the prose are {facts}; digits may stand only in code spans, links and names (p99)."""

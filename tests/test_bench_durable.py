@@ -28,11 +28,6 @@ def test_enqueue_cost_and_speedup_are_taken_inside_each_run() -> None:
     assert speedups(durable) == [1.5, 2.0]
 
 
-def test_readme_scale_out_line_matches_the_data() -> None:
-    assert block(README.read_text(), markers=DURABLE_MARKERS) == durable_block(committed()), (
-        "README.md's durable line is stale: run `python -m bench --render` (or `nox -s bench`)")
-
-
 def test_the_page_has_the_durable_section_and_its_plot() -> None:
     page = render(committed())
     assert "## 7. The durable apps" in page and "![drain](bench/drain.png)" in page

@@ -36,12 +36,3 @@ def test_every_measured_property_has_a_test() -> None:
         assert f"def test_{name}(" in source, name
 
 
-def test_committed_semantics_page_is_fresh() -> None:
-    committed = Path(REPO / "docs" / "semantics.md").read_text(encoding="utf-8")
-    assert committed == semantics_page(), "docs/semantics.md is stale: run `nox -s conformance`"
-
-
-def test_readme_table_of_differences_is_the_declared_one() -> None:
-    readme = Path(REPO / "README.md").read_text(encoding="utf-8")
-    assert readme == with_differences(readme), (
-        "README's table of differences is stale: run `nox -s conformance`")

@@ -82,11 +82,6 @@ def test_a_wrong_declared_release_fails_the_history() -> None:
     assert all(c["observed"] for c in coverage(sets))
 
 
-def test_committed_versions_page_is_fresh() -> None:
-    page = (REPO / "docs" / "versions.md").read_text(encoding="utf-8")
-    assert page == versions_page(observed()), "docs/versions.md is stale: run `nox -s history`"
-
-
 def test_semantics_page_links_each_property_to_its_history() -> None:
     page = (REPO / "docs" / "semantics.md").read_text(encoding="utf-8")
     for name in properties():

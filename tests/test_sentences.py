@@ -25,10 +25,6 @@ def test_every_clause_of_the_spec_has_a_sentence() -> None:
     assert clauses == {str(n) for n in range(1, 18)}  # 12-17: the durable variants
 
 
-def test_contract_page_is_fresh() -> None:
-    assert PAGE.read_text(encoding="utf-8") == page(), "run `python -m conformance.sentences`"
-
-
 def test_a_test_named_in_another_file_must_exist_there(monkeypatch) -> None:
     import conformance.sentences as module
 

@@ -1,0 +1,56 @@
+"""pyproject.toml's blocks that the axes decide: a server's extra, a Python's classifier.
+
+Each server record (`shared.axes.SERVERS`) is one extra of the same name, its requirements
+and their reasons as comments; each Python record one `Programming Language` classifier,
+which `nox.project.python_versions` reads back for the sweep (`nox -s pythons`).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from shared.axes import PYTHONS, SERVERS
+
+__all__ = ["BLOCKS", "classifiers", "extras", "with_axes"]
+
+BLOCKS = {
+    "classifiers": ("# <axes:pythons>", "# </axes:pythons>"),
+    "extras": ("# <axes:servers>", "# </axes:servers>"),
+}
+
+
+def _comment(text: str, indent: str = "") -> list[str]:
+    return [f"{indent}# {line}" for line in textwrap.wrap(text, 96 - len(indent))] if text else []
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~;\[ ]", requirement)[0]
+
+
+def extras() -> str:
+    out = []
+    for server in SERVERS.values():
+        out += _comment(f"{server.name}: {server.described}.")
+        for requirement, why in server.requires.items():
+            out += _comment(why and f"{_name(requirement)}: {why}")
+        out.append(f"{server.name} = [{', '.join(f'{r!r}'.replace(chr(39), chr(34)) for r in server.requires)}]")
+    return "\n".join(out)
+
+
+def classifiers() -> str:
+    lines = [f'    "Programming Language :: Python :: {p.version}",' for p in PYTHONS.values()]
+    return "\n".join(["classifiers = [", *lines, "]"])
+
+
+def _with(text: str, markers: tuple[str, str], block: str) -> str:
+    begin, end = markers
+    if text.count(begin) != 1 or text.count(end) != 1:
+        raise ValueError(f"pyproject.toml: expected one `{begin}` ... `{end}` block")
+    head, tail = text[: text.index(begin) + len(begin)], text[text.index(end) :]
+    return f"{head}\n{block}\n{tail}"
+
+
+def with_axes(text: str) -> str:
+    text = _with(text, BLOCKS["classifiers"], classifiers())
+    return _with(text, BLOCKS["extras"], extras())

@@ -1,0 +1,220 @@
+"""The axes as data: one record per framework, per server and per Python.
+
+Every list, parametrization, table key, page column and pyproject extra derives from these
+records; nothing else restates a server's facts. A new server is one `Server` record (and
+the declared values where it differs); `tests/test_axes.py` builds a sixth one in a copy of
+the tree and finds it in every tier, page and extra. uvicorn's `uvicorn/config.py`
+(`HTTP_PROTOCOLS`, `LOOP_SETUPS`) and nox's `nox.project.python_versions` are the models.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+__all__ = ["FRAMEWORKS", "PYTHONS", "SERVERS", "Framework", "Python", "Server"]
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str
+    title: str
+    #: The distribution whose releases the history axis moves (and the report records).
+    package: str
+
+    @property
+    def app(self) -> str:
+        """The reference app's import string (the spec: `frameworks.<name>_app:app`)."""
+        return f"frameworks.{self.name}_app:app"
+
+    @property
+    def durable_app(self) -> str:
+        return f"frameworks.{self.name}_durable_app:app"
+
+    @property
+    def probe(self) -> str:
+        """The semantics tier's probe: the same framework, its tasks driven by gates."""
+        return f"conformance.probes.{self.name}_probe:app"
+
+    @property
+    def bench_app(self) -> str:
+        return f"bench.apps.{self.name}_app:app"
+
+
+@dataclass(frozen=True)
+class Server:
+    """How one ASGI server is run, and the facts about it that tables and pages use.
+
+    `command` is what follows `python -m`: `{app}` an import string, `{fd}` the listening
+    socket, `{port}` a port for a server that binds it itself. The HTTP implementation and
+    the loop are named so that installed extras cannot change what is measured.
+    """
+
+    name: str
+    command: tuple[str, ...]
+    http: str
+    loop: str
+    described: str
+    #: pyproject's extra of the same name: requirement -> why its bounds are what they are.
+    requires: Mapping[str, str]
+    #: The distributions whose versions the report records for this server.
+    packages: tuple[str, ...]
+    #: How a logging configuration (a `dictConfig` JSON file, `{path}`) is given.
+    log_config: tuple[str, ...]
+    #: Arguments replaced to bind 127.0.0.1:{port} instead of taking `{fd}` (the bench).
+    bind_by_port: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The access log: on in the suite's runs, off in the bench's.
+    access_log: tuple[str, ...] = ()
+    no_access_log: tuple[str, ...] = ()
+    #: The setting that bounds how long running requests, tasks included, go on after SIGTERM
+    #: (None: the server has none), and the setting the `configured` shutdown runs raise.
+    grace_option: str | None = None
+    stop_option: str = ""
+    #: The protocols it serves on a cleartext connection; a property of another protocol is
+    #: `n/a` here, for the reason and source below.
+    protocols: tuple[str, ...] = ("http/1.1",)
+    no_h2c: str = ""
+    no_h2c_source: str = ""
+
+    @property
+    def binds_itself(self) -> bool:
+        """Does it bind its port itself (no socket passed)?"""
+        return not any("{fd}" in a for a in self.command)
+
+    def speaks(self, protocol: str) -> bool:
+        return protocol in self.protocols
+
+
+@dataclass(frozen=True, order=True)
+class Python:
+    version: str  # "3.12"
+
+    def find(self) -> Path | None:
+        """This interpreter on the machine: on PATH, among pyenv's builds, or as uv finds it."""
+        on_path = shutil.which(f"python{self.version}")
+        if on_path:
+            return Path(on_path).resolve()
+        root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+        builds = sorted(root.glob(f"{self.version}.*/bin/python{self.version}"), key=_release)
+        if builds:
+            return builds[-1]
+        uv = os.environ.get("AFTERWARD_UV") or shutil.which("uv")
+        if uv:
+            found = subprocess.run([*uv.split(), "python", "find", self.version], capture_output=True, text=True)
+            if found.returncode == 0 and found.stdout.strip():
+                return Path(found.stdout.strip())
+        return None
+
+    @property
+    def missing(self) -> str:
+        """The one line a run prints when this interpreter is not here."""
+        return (
+            f"Python {self.version}: not found (not python{self.version} on PATH, not under pyenv's "
+            f"versions/, not found by uv): skipped"
+        )
+
+
+def _release(path: Path) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", path.parts[-3]))
+
+
+_UVICORN_NO_H2C = (
+    "uvicorn's HTTP implementations here (h11, httptools) speak HTTP/1.1 only",
+    "https://github.com/Kludex/uvicorn/blob/0.54.0/uvicorn/config.py#L442-L448",
+)
+
+
+def _uvicorn(name: str, http: str, loop: str, described: str, requires: Mapping[str, str],
+             packages: tuple[str, ...]) -> Server:
+    return Server(
+        name,
+        ("uvicorn", "{app}", "--fd", "{fd}", "--http", http, "--loop", loop, "--lifespan", "on"),
+        http,
+        loop,
+        described,
+        requires,
+        packages,
+        ("--log-config", "{path}"),
+        # uvicorn takes a socket passed by `--fd` for a Unix socket, so asyncio leaves Nagle's
+        # algorithm on and a keep-alive answer can wait ~40 ms for a delayed ACK
+        # (Kludex/uvicorn#3149): the bench binds by port.
+        {"--fd": ("--host", "127.0.0.1", "--port"), "{fd}": ("{port}",)},
+        no_access_log=("--no-access-log",),
+        grace_option="--timeout-graceful-shutdown",
+        stop_option="--timeout-graceful-shutdown",
+        no_h2c=_UVICORN_NO_H2C[0],
+        no_h2c_source=_UVICORN_NO_H2C[1],
+    )
+
+
+_SERVERS = (
+    _uvicorn(
+        "uvicorn", "h11", "asyncio", "uvicorn with h11 on asyncio: uvicorn without extras",
+        {"uvicorn>=0.30,<1": ""}, ("uvicorn", "h11"),
+    ),
+    _uvicorn(
+        "uvicorn-std", "httptools", "uvloop",
+        "uvicorn with httptools on uvloop: what `uvicorn[standard]`, `fastapi run` and `litestar run` pick",
+        {
+            "uvicorn>=0.30,<1": "",
+            "uvloop>=0.23,<1": "0.23 names its default executor's threads (MagicStack/uvloop#636), which "
+            "sync_task_thread reads; on 0.17 they are `ThreadPoolExecutor-0_0`, and an `async def` task's "
+            "blocking call held back its own response.",
+            "httptools>=0.5,<1": "0.5 is the first release with wheels for CPython 3.11; both tiers pass on it.",
+        },
+        ("uvicorn", "httptools", "uvloop"),
+    ),
+    Server(
+        "hypercorn",
+        ("hypercorn", "{app}", "--bind", "fd://{fd}", "--worker-class", "asyncio"),
+        "h11 (its own HTTP/1.1) and h2 (HTTP/2)",
+        "asyncio",
+        "hypercorn with its own HTTP/1.1 (h11) and HTTP/2 (h2) on asyncio",
+        {"hypercorn>=0.17,<1": ""},
+        ("hypercorn", "h11", "h2"),
+        ("--log-config", "json:{path}"),
+        {"fd://{fd}": ("127.0.0.1:{port}",)},
+        access_log=("--access-logfile", "-"),
+        grace_option="--graceful-timeout",
+        stop_option="--graceful-timeout",
+        protocols=("http/1.1", "h2c"),
+    ),
+    Server(
+        "granian",
+        ("granian", "{app}", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
+         "--loop", "asyncio", "--workers", "1"),
+        "its own (Rust, hyper), ASGI interface",
+        "asyncio",  # its `--loop auto` would pick uvloop whenever it is installed
+        "granian, HTTP in Rust (hyper), its ASGI interface on asyncio",
+        {
+            "granian>=2.8,<3": "2.8 is the series measured, and `nox -s lowest` passes on 2.8.0. 2.0.0 fails "
+            "every request: its asyncio tasks break `asyncio.all_tasks()` (emmett-framework/granian#513, "
+            "fixed in 2.0.1); 2.0.1 to 2.7 were not tried.",
+        },
+        ("granian",),
+        ("--log-config", "{path}"),
+        # No grace: its one shutdown setting bounds how long the parent waits for a worker to exit.
+        stop_option="--workers-kill-timeout",
+        protocols=("http/1.1", "h2c"),
+    ),
+)
+
+_FRAMEWORKS = (
+    Framework("fastapi", "FastAPI", "fastapi"),
+    Framework("starlette", "Starlette", "starlette"),
+    Framework("litestar", "Litestar", "litestar"),
+    Framework("quart", "Quart", "quart"),
+)
+
+#: The Pythons the suite is run on; the first is what `nox` and CI run by default.
+_PYTHONS = (Python("3.11"), Python("3.12"), Python("3.13"))
+
+SERVERS: Mapping[str, Server] = MappingProxyType({s.name: s for s in _SERVERS})
+FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in _FRAMEWORKS})
+PYTHONS: Mapping[str, Python] = MappingProxyType({p.version: p for p in _PYTHONS})
