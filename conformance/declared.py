@@ -1,10 +1,15 @@
 """The declared table: what each framework natively does, per server, with its source.
 
-`conformance/expected.toml` holds, for every property, its meaning and one cell per
-framework (`value`, `why`, `source`), optionally overridden per server
-(`[prop."quart.hypercorn"]`). A cell may instead say `na = "reason"` (the property makes
-no sense there) or `by_construction = "reason"` (the probe's own code decides the value,
-so no observation could differ): neither is measured, both are reported with the reason.
+`conformance/expected.toml` holds, for every property, its meaning and its cells (`value`,
+`why`, `source`), each under an address (`conformance/address.py`): `quart`, `"*.hypercorn"`,
+`"quart.hypercorn"`, `"*@3.12"`; the most specific address that matches a cell is its value.
+A cell may instead say `na = "reason"` (the property makes no sense there) or
+`by_construction = "reason"` (the probe's own code decides the value, so no observation could
+differ): neither is measured, both are reported with the reason.
+
+Two kinds of `n/a` are not written as cells but derived from the records: a property of a
+protocol (`protocol = "h2c"`) on a server whose record does not speak it, and a property of a
+framework's own API (`frameworks = ["litestar"]`, `feature = "run_in_task_group"`) elsewhere.
 
 Besides the value, a property may declare `also`: further observations the test must
 report and that are compared like the value (`also = { exit_code = { uvicorn = -15,
@@ -25,6 +30,9 @@ from typing import Any
 
 from packaging.version import Version
 
+from conformance.address import ANY, Address, current_python, expand, pick
+from shared.axes import FRAMEWORKS, SERVERS
+
 __all__ = [
     "CHANGES",
     "Cell",
@@ -42,7 +50,7 @@ __all__ = [
 
 DECLARED = Path(__file__).with_name("expected.toml")
 CHANGES = Path(__file__).with_name("changes.toml")
-_META = ("meaning", "values", "frameworks", "also", "tolerance")
+_META = ("meaning", "values", "frameworks", "feature", "protocol", "also", "tolerance")
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,25 @@ class Property:
     frameworks: tuple[str, ...] = ()  # empty: all
     also: dict[str, Any] = field(default_factory=dict)
     tolerance: float = 0.0
+    feature: str = ""  # what of `frameworks` this is about, for the others' `n/a`
+    protocol: str = ""  # the protocol it is measured over, when not HTTP/1.1
 
-    def cell(self, framework: str, server: str) -> Cell | None:
-        raw = self.table.get(f"{framework}.{server}", self.table.get(framework))
+    def unavailable(self, framework: str, server: str) -> Cell | None:
+        """The `n/a` the records decide: a protocol the server does not speak, an API the
+        framework does not have."""
+        record = SERVERS.get(server)
+        if self.protocol and record is not None and not record.speaks(self.protocol):
+            return Cell(na=f"no {self.protocol}: {record.no_h2c}", source=record.no_h2c_source)
+        if self.frameworks and framework in FRAMEWORKS and framework not in self.frameworks:
+            owners = " and ".join(FRAMEWORKS[f].title for f in self.frameworks)
+            return Cell(na=f"{owners} feature ({self.feature or self.name})")
+        return None
+
+    def cell(self, framework: str, server: str, python: str | None = None) -> Cell | None:
+        derived = self.unavailable(framework, server)
+        if derived is not None:
+            return derived
+        raw = pick(self.table, framework, server, python, where=f"{DECLARED.name} [{self.name}]")
         if raw is None:
             return None
         also = {k: v.get(server) if isinstance(v, dict) else v for k, v in self.also.items()}
@@ -105,14 +129,17 @@ def properties() -> dict[str, Property]:
             tuple(meta.get("frameworks", ())),
             meta.get("also", {}),
             float(meta.get("tolerance", 0.0)),
+            meta.get("feature", ""),
+            meta.get("protocol", ""),
         )
     return out
 
 
 @dataclass(frozen=True)
 class Change:
-    """From `release` of `package` on, `property` is `new` for `frameworks` (it was `old`): on the
-    `servers` named (all when empty); for the observation named by `also` instead of the value."""
+    """From `release` of `package` on, `property` is `new` at the addresses `at` (it was `old`);
+    for the observation named by `also` instead of the value. `frameworks` and `servers` are the
+    names the addresses cover (`servers` empty: every one)."""
 
     property: str
     frameworks: tuple[str, ...]
@@ -124,6 +151,16 @@ class Change:
     source: str
     servers: tuple[str, ...] = ()
     also: str = ""
+    at: tuple[Address, ...] = ()
+
+    def concerns(self, framework: str, server: str | None = None, python: str | None = None) -> bool:
+        """Does the change apply to this framework (on this server and Python, when given)?"""
+        return any(
+            a.framework in (ANY, framework)
+            and (server is None or a.server in (ANY, server))
+            and (python is None or a.python in (ANY, python))
+            for a in self.at
+        )
 
     # `builtins.property`: in this class body, `property` names the field above.
     @builtins.property
@@ -138,33 +175,40 @@ class Change:
 @cache
 def changes(path: Path = CHANGES) -> tuple[Change, ...]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(
-        Change(
-            c["property"],
-            tuple(c["frameworks"]),
-            c["package"],
-            c["release"],
-            c["old"],
-            c["new"],
-            c["why"],
-            c["source"],
-            tuple(c.get("servers", ())),
-            c.get("also", ""),
+    out = []
+    for c in data.get("change", []):
+        at = tuple(expand(c["at"], f"{path.name} [{c['property']}] at"))
+        frameworks = tuple(FRAMEWORKS) if any(a.framework == ANY for a in at) else tuple(dict.fromkeys(a.framework for a in at))
+        servers = () if any(a.server == ANY for a in at) else tuple(dict.fromkeys(a.server for a in at))
+        out.append(
+            Change(
+                c["property"],
+                frameworks,
+                c["package"],
+                c["release"],
+                c["old"],
+                c["new"],
+                c["why"],
+                c["source"],
+                servers,
+                c.get("also", ""),
+                at,
+            )
         )
-        for c in data.get("change", [])
-    )
+    return tuple(out)
 
 
 def changes_for(
-    prop: str, framework: str, table: tuple[Change, ...] | None = None, server: str | None = None
+    prop: str,
+    framework: str,
+    table: tuple[Change, ...] | None = None,
+    server: str | None = None,
+    python: str | None = None,
 ) -> list[Change]:
-    """The changes of one property for one framework (on one server, if given), oldest release first."""
+    """The changes of one property for one framework (on one server and Python, if given), oldest
+    release first."""
     found = [
-        c
-        for c in (changes() if table is None else table)
-        if c.property == prop
-        and framework in c.frameworks
-        and (server is None or not c.servers or server in c.servers)
+        c for c in (changes() if table is None else table) if c.property == prop and c.concerns(framework, server, python)
     ]
     return sorted(found, key=lambda c: Version(c.release))
 
@@ -203,8 +247,12 @@ def at_releases(base: Cell | None, steps: list[Change], versions: Mapping[str, s
     return base
 
 
-def cell(prop: str, framework: str, server: str, table: tuple[Change, ...] | None = None) -> Cell | None:
-    """The declared cell for the releases installed here (the table's own for the newest)."""
-    steps = changes_for(prop, framework, table, server)
-    base = properties()[prop].cell(framework, server)
+def cell(
+    prop: str, framework: str, server: str, table: tuple[Change, ...] | None = None, python: str | None = None
+) -> Cell | None:
+    """The declared cell for the releases installed here, on this Python unless another is named
+    (the table's own for the newest releases)."""
+    python = python or current_python()
+    steps = changes_for(prop, framework, table, server, python)
+    base = properties()[prop].cell(framework, server, python)
     return at_releases(base, steps, {s.package: installed(s.package) for s in steps}) if steps else base

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.address import pick
 from conformance.declared import properties
 from conformance.probes.tasks import KNOBS
 from shared.servers import FRAMEWORKS, REPO, SERVERS
@@ -65,23 +66,26 @@ def _load() -> dict[str, dict[str, Any]]:
 
 
 def flip_for(
-    prop: str, framework: str, server: str, table: dict[str, dict[str, Any]] | None = None
+    prop: str,
+    framework: str,
+    server: str,
+    table: dict[str, dict[str, Any]] | None = None,
+    python: str | None = None,
 ) -> Flip | None:
-    spec = (table or _load()).get(prop, {})
-    for key in (f"{framework}.{server}", framework, f"*.{server}", "*"):
-        if key in spec:
-            raw = spec[key]
-            unknown = set(raw.get("knobs", ())) - set(KNOBS)
-            if unknown:
-                raise ValueError(f"{FLIPS.name} [{prop}] {key}: unknown knob(s) {', '.join(sorted(unknown))}")
-            return Flip(
-                tuple(raw.get("knobs", ())),
-                tuple(raw.get("server_args", ())),
-                tuple(sorted(raw.get("env", {}).items())),
-                bool(raw.get("timing", False)),
-                raw.get("race", ""),
-            )
-    return None
+    """The wrong probe of one cell: the most specific address of the property's table that matches."""
+    raw = pick((table or _load()).get(prop, {}), framework, server, python, where=f"{FLIPS.name} [{prop}]")
+    if raw is None:
+        return None
+    unknown = set(raw.get("knobs", ())) - set(KNOBS)
+    if unknown:
+        raise ValueError(f"{FLIPS.name} [{prop}]: unknown knob(s) {', '.join(sorted(unknown))}")
+    return Flip(
+        tuple(raw.get("knobs", ())),
+        tuple(raw.get("server_args", ())),
+        tuple(sorted(raw.get("env", {}).items())),
+        bool(raw.get("timing", False)),
+        raw.get("race", ""),
+    )
 
 
 Cell = tuple[str, str, str]  # property, framework, server

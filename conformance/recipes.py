@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance.address import pick
 from conformance.declared import Cell, properties
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
@@ -73,7 +74,9 @@ class Recipe:
         if (framework, server) not in self.pairs() or prop not in self.claims:
             return None
         raw = self.claims[prop]
-        return raw if set(raw) <= _CELL_KEYS and "value" in raw else raw.get(server)
+        if set(raw) <= _CELL_KEYS and "value" in raw:
+            return raw  # one cell for every pair of the recipe
+        return pick(raw, framework, server, where=f"{RECIPES.name} [{self.name}] {prop}")
 
     def claimed_cells(self) -> list[tuple[str, str, str]]:
         return [(p, f, s) for p in self.claims for f, s in self.pairs() if self.claim(p, f, s) is not None]
