@@ -13,10 +13,14 @@ import nox
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 nox.options.default_venv_backend = "uv|virtualenv"
-nox.options.sessions = ["lint", "tests", "conformance", "history_quick", "reliability_quick", "durable_quick"]
+nox.options.sessions = ["lint", "tests", "conformance", "pythons_quick", "history_quick", "reliability_quick",
+                        "durable_quick"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+#: The Python axis, from pyproject's classifiers (a view of shared/axes.py's records); the first is
+#: the default.
+PYTHONS = nox.project.python_versions(PYPROJECT)
 #: What every session installs: the suite's own dependencies, every server's extra and the
 #: reference apps' frameworks (the package installs only the first, and the extras asked for).
 DEPENDENCIES = list(dict.fromkeys([  # uvicorn is in two extras: once is enough
@@ -61,10 +65,10 @@ def use_uv(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check (all), ruff format --check and mypy (shared/ and conformance/): first, to fail fast."""
+    """ruff check (all), ruff format --check and mypy (shared/, conformance/, pages/): first, to fail fast."""
     install(session, *DURABLE, *LINT)  # mypy checks against the real packages' own annotations
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", "shared", "conformance")  # the rest keeps its hand layout
+    session.run("ruff", "format", "--check", "shared", "conformance", "pages")  # the rest: its hand layout
     session.run("mypy")  # files and options: [tool.mypy] in pyproject.toml
 
 
@@ -88,6 +92,21 @@ def pages(session: nox.Session) -> None:
     in seconds, starting no server; `-- --check` names the stale ones."""
     install(session)
     session.run("python", "-m", "pages", *session.posargs)
+
+
+@nox.session
+def pythons(session: nox.Session) -> None:
+    """Both tiers on all 16 pairs on each Python of the axis (environments made with uv); a missing
+    interpreter is one line and the others still run: reports/pythons.json, docs/pythons/observed.json."""
+    install(session)
+    session.run("python", "-m", "conformance.pythons", *(session.posargs or PYTHONS))
+
+
+@nox.session
+def pythons_quick(session: nox.Session) -> None:
+    """What CI runs of the Python axis: both tiers on the sample pairs, on the axis' last Python."""
+    install(session)
+    session.run("python", "-m", "conformance.pythons", "--sample", *(session.posargs or PYTHONS[-1:]))
 
 
 @nox.session

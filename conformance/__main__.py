@@ -4,6 +4,7 @@ python -m conformance                       # both tiers, 4 frameworks x 4 serve
 python -m conformance --app pkg.module:app  # the contract tier against your own app
 python -m conformance --url http://127.0.0.1:8000 --log /tmp/app.log  # an app already running
 python -m conformance --framework quart --server hypercorn -- -x   # a subset; pytest args after --
+python -m conformance --python 3.13         # on another Python of the axis (its own environment)
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.address import current_python
 from conformance.options import Parser, add_target_options, workers
+from shared.axes import PYTHONS
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 
@@ -30,8 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
+    parser.add_argument(
+        "--python",
+        choices=list(PYTHONS),
+        help="run the suite and its servers on this Python, in an environment of its own made with uv "
+        f"(default: the one running this; `nox -s pythons` runs {', '.join(PYTHONS)})",
+    )
     parser.add_argument("--report", default="reports/conformance.json")
-    parser.add_argument("--no-docs", action="store_true", help="write no page (a green full run writes them all: `python -m pages`)")
+    parser.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="write no page (a green full run writes them all: `python -m pages`)",
+    )
     parser.add_argument(
         "--workers",
         type=workers,
@@ -40,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
+    if args.python and args.python != current_python():
+        from conformance.pythons import reexec
+
+        return reexec(args.python, _without_python(sys.argv[1:] if argv is None else argv))
 
     if args.workers is None:
         pairs = len(args.app or args.framework or FRAMEWORKS) * len(args.server or SERVERS)
@@ -113,6 +130,22 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["--write-docs"]
     os.chdir(REPO)
     return int(pytest.main([*cmd, *args.pytest_args]))
+
+
+def _without_python(argv: list[str]) -> list[str]:
+    """The arguments less `--python X` (or `--python=X`), up to a `--` (pytest's from there)."""
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return out + argv[i:]
+        if skip:
+            skip = False
+        elif arg == "--python":
+            skip = True
+        elif not arg.startswith("--python="):
+            out.append(arg)
+    return out
 
 
 if __name__ == "__main__":

@@ -50,7 +50,8 @@ class Address:
         ):
             if part != ANY and part not in known:
                 raise ValueError(
-                    f"{where}{' ' if where else ''}{key!r}: no {axis} {part!r} (known: {', '.join(known)}, or *)"
+                    f"{where}{' ' if where else ''}{key!r}: no {axis} {part!r} "
+                    f"(known: {', '.join(known)}, or *)"
                 )
         return address
 

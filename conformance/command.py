@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from conformance.extras import install_hint, missing
 from conformance.options import Parser, add_target_options, workers
-from shared.servers import APP_DIR_ENV, SERVERS
+from shared.axes import PYTHONS
+from shared.servers import APP_DIR_ENV, PYTHON_ENV, SERVERS
 
 __all__ = ["SUITE_INI", "main"]
 
@@ -60,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         help="pytest-xdist workers (default: 5 per app and server, at most 8: each of a pair's servers "
         "is a group of tests of its own)",
     )
+    parser.add_argument(
+        "--python",
+        metavar="PYTHON",
+        help="run the servers (and so the app) with this interpreter: a path, or a version of the axis "
+        f"({', '.join(PYTHONS)}) found on PATH, among pyenv's builds or by uv; its environment must have "
+        "the app's dependencies and the servers (default: this interpreter)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (put them after --)")
     args = parser.parse_args(argv)
     if bool(args.app) == bool(args.url):
@@ -81,14 +90,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"afterward-conformance: {problem}", file=sys.stderr)
         return 2
 
+    if args.python:
+        interpreter = _interpreter(args.python)
+        if isinstance(interpreter, str):
+            return refuse(interpreter)
+        os.environ[PYTHON_ENV] = str(interpreter)
     where = Path(args.app_dir).resolve()
     if not where.is_dir():
         return refuse(f"--app-dir {args.app_dir}: no such directory ({where})")
+    absent = missing if not args.python else _absent_under(os.environ[PYTHON_ENV])
     if args.server:
-        problem = next(filter(None, map(missing, args.server)), None)
+        problem = next(filter(None, map(absent, args.server)), None)
         if problem:
             return refuse(problem)
-    servers = args.server or [name for name in SERVERS if missing(name) is None]
+    servers = args.server or [name for name in SERVERS if absent(name) is None]
     if not servers:
         return refuse(f"no server is installed here: {' or '.join(map(install_hint, SERVERS))}")
     os.environ[APP_DIR_ENV] = str(where)  # the servers' path and working directory, and pre-flight's
@@ -102,6 +117,34 @@ def main(argv: list[str] | None = None) -> int:
     forward += [a for name in servers for a in ("--server", name)]
     suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]
     return run([*forward, "--", *suite, *args.pytest_args])
+
+
+def _interpreter(text: str) -> Path | str:
+    """The interpreter `--python` names, or the one line saying why there is none."""
+    if text in PYTHONS:
+        found = PYTHONS[text].find()
+        return found if found is not None else PYTHONS[text].missing.removesuffix(": skipped")
+    path = Path(text).expanduser()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        return (
+            f"--python {text}: neither an interpreter (no such executable) "
+            f"nor a Python of the axis ({', '.join(PYTHONS)})"
+        )
+    return path.resolve() if path.is_absolute() or "/" in text else path
+
+
+def _absent_under(interpreter: str) -> Callable[[str], str | None]:
+    """`missing` for another interpreter: its server's module must import there."""
+    import subprocess
+
+    def absent(server: str) -> str | None:
+        module = SERVERS[server].command[0]
+        probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+        if subprocess.run([interpreter, "-c", probe], capture_output=True).returncode != 0:
+            return f"{server} is not installed for {interpreter} ({interpreter} -m {install_hint(server)})"
+        return None
+
+    return absent
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from typing import Any
 from packaging.version import Version
 
 from conformance.address import ANY, Address, current_python, expand, pick
-from shared.axes import FRAMEWORKS, SERVERS
+from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
 
 __all__ = [
     "CHANGES",
@@ -49,6 +49,8 @@ __all__ = [
 ]
 
 DECLARED = Path(__file__).with_name("expected.toml")
+#: The Python a page's main value is for; cells on other Pythons are shown where they differ.
+DEFAULT_PYTHON = next(iter(PYTHONS))
 CHANGES = Path(__file__).with_name("changes.toml")
 _META = ("meaning", "values", "frameworks", "feature", "protocol", "also", "tolerance")
 
@@ -96,6 +98,9 @@ class Property:
         return None
 
     def cell(self, framework: str, server: str, python: str | None = None) -> Cell | None:
+        """The declared cell on `python`; on the axis' first Python when none is named, so that a
+        page reads the same whichever Python renders it (`cell()` below takes the running one)."""
+        python = python or DEFAULT_PYTHON
         derived = self.unavailable(framework, server)
         if derived is not None:
             return derived
@@ -178,7 +183,11 @@ def changes(path: Path = CHANGES) -> tuple[Change, ...]:
     out = []
     for c in data.get("change", []):
         at = tuple(expand(c["at"], f"{path.name} [{c['property']}] at"))
-        frameworks = tuple(FRAMEWORKS) if any(a.framework == ANY for a in at) else tuple(dict.fromkeys(a.framework for a in at))
+        frameworks = (
+            tuple(FRAMEWORKS)
+            if any(a.framework == ANY for a in at)
+            else tuple(dict.fromkeys(a.framework for a in at))
+        )
         servers = () if any(a.server == ANY for a in at) else tuple(dict.fromkeys(a.server for a in at))
         out.append(
             Change(
@@ -208,7 +217,9 @@ def changes_for(
     """The changes of one property for one framework (on one server and Python, if given), oldest
     release first."""
     found = [
-        c for c in (changes() if table is None else table) if c.property == prop and c.concerns(framework, server, python)
+        c
+        for c in (changes() if table is None else table)
+        if c.property == prop and c.concerns(framework, server, python)
     ]
     return sorted(found, key=lambda c: Version(c.release))
 

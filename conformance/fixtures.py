@@ -57,8 +57,6 @@ def params_of(item: pytest.Item) -> dict[str, Any]:
     return callspec.params if callspec is not None else {}
 
 
-
-
 @dataclass(frozen=True)
 class Pair:
     framework: str

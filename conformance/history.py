@@ -6,7 +6,8 @@
     python -m conformance.history --ci               # the sets CI runs ([ci] in versions.toml)
     python -m conformance.history --merge quart-0.16.0   # some sets, into the committed record
 
-Each set is installed in a virtual environment of its own (uv, Python 3.11) and measured by
+Each set is installed in a virtual environment of its own (uv; on the axis' first Python, or the
+one the set pins with `python = "3.12"`) and measured by
 `python -m conformance` there, so every cell is checked against the declared table as it was
 at the installed releases (`conformance/changes.toml`); a mismatch fails the run. A set name
 that is not declared, or a set that will not install, is one line: the other sets still run
@@ -36,6 +37,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from conformance.declared import Change, at_releases, changes, changes_for, properties
+from shared.axes import PYTHONS
 from shared.servers import FRAMEWORKS, REPO
 
 __all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "merged", "recheck"]
@@ -66,6 +68,9 @@ class VersionSet:
     #: Measured by `nox -s history` with no set named; a set with `own_run = true` runs only when named
     #: (its session of its own), and the full run keeps its entry from the committed record.
     default: bool = True
+    #: The Python the set is measured on (a record of `shared.axes.PYTHONS`): the axis' first unless
+    #: the set pins another (`python = "3.12"`), for releases that need one.
+    python: str = next(iter(PYTHONS))
 
 
 def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
@@ -80,6 +85,7 @@ def load_sets(path: Path = SETS) -> tuple[dict[str, VersionSet], list[str]]:
             tuple(body.get("servers", ("uvicorn",))),
             tuple(body.get("tiers", ("semantics",))),
             not body.get("own_run", False),
+            body.get("python", next(iter(PYTHONS))),
         )
         for name, body in data.get("sets", {}).items()
     }
@@ -134,12 +140,17 @@ def install(vset: VersionSet, venvs: Path) -> tuple[Path | None, dict[str, str],
     uv = _uv().split()
     venv = venvs / vset.name
     python = venv / "bin" / "python"
+    if vset.python not in PYTHONS:
+        return None, {}, f"python = {vset.python!r}: not a Python of the axis ({', '.join(PYTHONS)})"
     if not python.exists():
+        found = PYTHONS[vset.python].find()
+        if found is None:
+            return None, {}, PYTHONS[vset.python].missing.removesuffix(": skipped")
         made = subprocess.run(
-            [*uv, "venv", "-q", "--python", "3.11", str(venv)], capture_output=True, text=True
+            [*uv, "venv", "-q", "--python", str(found), str(venv)], capture_output=True, text=True
         )
         if made.returncode != 0:
-            return None, {}, f"no Python 3.11 environment: {_last_line(made.stderr)}"
+            return None, {}, f"no Python {vset.python} environment: {_last_line(made.stderr)}"
     cmd = [
         *uv,
         "pip",
@@ -153,7 +164,7 @@ def install(vset: VersionSet, venvs: Path) -> tuple[Path | None, dict[str, str],
     ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
-        return None, {}, f"will not install on Python 3.11: {_last_line(done.stderr)}"
+        return None, {}, f"will not install on Python {vset.python}: {_last_line(done.stderr)}"
     # The tools resolve normally, within what the set's resolution installed.
     runners = tools()  # empty now that the package itself depends on pytest and pytest-xdist
     added = (

@@ -18,7 +18,7 @@ from conformance import render
 from conformance.declared import cell, properties
 from conformance.fixtures import NOT_APPLICABLE, Pair, params_of
 from conformance.recipes import overlay
-from shared.servers import FRAMEWORKS, SERVERS
+from shared.servers import FRAMEWORKS, SERVERS, python_version
 
 KEY = "afterward"
 rows_key = pytest.StashKey[list[dict[str, Any]]]()
@@ -43,6 +43,7 @@ def _row(
     return {
         "framework": pair.framework,
         "server": pair.server,
+        "python": python_version(),
         "tier": tier,
         "property": prop,
         "expected": expected,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from importlib import metadata
 from typing import Any
 
 from conformance.declared import changes, changes_for, properties
 from conformance.flips import flip_for
-from shared.servers import FRAMEWORKS, SERVERS
+from shared.servers import FRAMEWORKS, PYTHON_ENV, SERVERS, python
 
 __all__ = [
     "PACKAGES",
@@ -34,10 +35,32 @@ PACKAGES = tuple(
 )
 
 
-def versions() -> dict[str, str]:
-    import platform
+_VERSIONS = """
+import json, platform, sys
+from importlib import metadata
+out = {"python": platform.python_version()}
+for name in sys.argv[1:]:
+    try:
+        out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        out[name] = "not installed"
+print(json.dumps(out))
+"""
 
-    out = {"python": platform.python_version()}
+
+def versions() -> dict[str, str]:
+    """The Python and the packages the servers ran with: this interpreter's, or the one
+    `AFTERWARD_PYTHON` names (`afterward-conformance --python`)."""
+    import json
+    import subprocess
+    import sys
+
+    if os.environ.get(PYTHON_ENV):
+        done = subprocess.run(
+            [python(), "-c", _VERSIONS, *PACKAGES], capture_output=True, text=True, check=True
+        )
+        return dict(json.loads(done.stdout))
+    out = {"python": sys.version.split()[0]}
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)

@@ -101,10 +101,17 @@ def _bench_readme(text: str) -> str:
     return readme_text(text, _data("docs/bench/bench.json"))
 
 
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
 def _site() -> list[View]:
     from docs_site.__main__ import pages
 
-    return [_whole(str(path.relative_to(REPO)), lambda text=text: text, "the site's page") for path, text in pages().items()]
+    return [
+        _whole(str(path.relative_to(REPO)), _constant(text), "the site's page")
+        for path, text in pages().items()
+    ]
 
 
 def _pyproject(text: str) -> str:

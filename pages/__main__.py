@@ -1,7 +1,7 @@
 """`python -m pages`: write every generated file from the declared tables and committed data.
 
-    python -m pages            # rewrite them all (no server is started)
-    python -m pages --check    # exit 1, naming them, when a committed file is stale
+python -m pages            # rewrite them all (no server is started)
+python -m pages --check    # exit 1, naming them, when a committed file is stale
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from shared.servers import REPO
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pages", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m pages", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a file is stale")
     args = parser.parse_args(argv)
     started = time.monotonic()

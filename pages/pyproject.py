@@ -34,7 +34,8 @@ def extras() -> str:
         out += _comment(f"{server.name}: {server.described}.")
         for requirement, why in server.requires.items():
             out += _comment(why and f"{_name(requirement)}: {why}")
-        out.append(f"{server.name} = [{', '.join(f'{r!r}'.replace(chr(39), chr(34)) for r in server.requires)}]")
+        listed = ", ".join(f'"{r}"' for r in server.requires)
+        out.append(f"{server.name} = [{listed}]")
     return "\n".join(out)
 
 

@@ -22,7 +22,8 @@ finish when the same HTTP connection still waits for a `def` sender's thread, no
 the connection holds only cancelled tasks), so the model bounds it instead: between
 none and all of the cancelled `async def` senders, never a queued `def` sender.
 
-A server without a grace (no `grace_option` in its record; `sigterm_default_grace_seconds` 0): at the signal its worker
+A server without a grace (no `grace_option` in its record; `sigterm_default_grace_seconds` 0): at
+the signal its worker
 stops running its loop, runs the lifespan shutdown and exits, cancelling nothing. So an
 `async def` sender mid-send never sees its reply, while every `def` sender finishes: one
 in a worker thread runs on (the interpreter joins the thread before the process exits),

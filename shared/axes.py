@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -96,20 +96,39 @@ class Python:
     version: str  # "3.12"
 
     def find(self) -> Path | None:
-        """This interpreter on the machine: on PATH, among pyenv's builds, or as uv finds it."""
+        """This interpreter on the machine: on PATH, among pyenv's builds, or as uv finds it. Each
+        candidate must run and be this version (a pyenv shim on PATH for a version not selected
+        fails to run)."""
+        for candidate in self._candidates():
+            if self._is_me(candidate):
+                return candidate
+        return None
+
+    def _candidates(self) -> Iterator[Path]:
         on_path = shutil.which(f"python{self.version}")
         if on_path:
-            return Path(on_path).resolve()
+            yield Path(on_path)
         root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
-        builds = sorted(root.glob(f"{self.version}.*/bin/python{self.version}"), key=_release)
-        if builds:
-            return builds[-1]
+        yield from sorted(root.glob(f"{self.version}.*/bin/python{self.version}"), key=_release, reverse=True)
         uv = os.environ.get("AFTERWARD_UV") or shutil.which("uv")
         if uv:
-            found = subprocess.run([*uv.split(), "python", "find", self.version], capture_output=True, text=True)
+            found = subprocess.run(
+                [*uv.split(), "python", "find", self.version], capture_output=True, text=True
+            )
             if found.returncode == 0 and found.stdout.strip():
-                return Path(found.stdout.strip())
-        return None
+                yield Path(found.stdout.strip())
+
+    def _is_me(self, interpreter: Path) -> bool:
+        try:
+            done = subprocess.run(
+                [str(interpreter), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0 and done.stdout.strip() == self.version
 
     @property
     def missing(self) -> str:
@@ -130,8 +149,9 @@ _UVICORN_NO_H2C = (
 )
 
 
-def _uvicorn(name: str, http: str, loop: str, described: str, requires: Mapping[str, str],
-             packages: tuple[str, ...]) -> Server:
+def _uvicorn(
+    name: str, http: str, loop: str, described: str, requires: Mapping[str, str], packages: tuple[str, ...]
+) -> Server:
     return Server(
         name,
         ("uvicorn", "{app}", "--fd", "{fd}", "--http", http, "--loop", loop, "--lifespan", "on"),
@@ -155,18 +175,25 @@ def _uvicorn(name: str, http: str, loop: str, described: str, requires: Mapping[
 
 _SERVERS = (
     _uvicorn(
-        "uvicorn", "h11", "asyncio", "uvicorn with h11 on asyncio: uvicorn without extras",
-        {"uvicorn>=0.30,<1": ""}, ("uvicorn", "h11"),
+        "uvicorn",
+        "h11",
+        "asyncio",
+        "uvicorn with h11 on asyncio: uvicorn without extras",
+        {"uvicorn>=0.30,<1": ""},
+        ("uvicorn", "h11"),
     ),
     _uvicorn(
-        "uvicorn-std", "httptools", "uvloop",
+        "uvicorn-std",
+        "httptools",
+        "uvloop",
         "uvicorn with httptools on uvloop: what `uvicorn[standard]`, `fastapi run` and `litestar run` pick",
         {
             "uvicorn>=0.30,<1": "",
             "uvloop>=0.23,<1": "0.23 names its default executor's threads (MagicStack/uvloop#636), which "
             "sync_task_thread reads; on 0.17 they are `ThreadPoolExecutor-0_0`, and an `async def` task's "
             "blocking call held back its own response.",
-            "httptools>=0.5,<1": "0.5 is the first release with wheels for CPython 3.11; both tiers pass on it.",
+            "httptools>=0.5,<1": "0.5 is the first release with wheels for CPython 3.11; both tiers pass "
+            "on it.",
         },
         ("uvicorn", "httptools", "uvloop"),
     ),
@@ -187,8 +214,20 @@ _SERVERS = (
     ),
     Server(
         "granian",
-        ("granian", "{app}", "--interface", "asgi", "--host", "127.0.0.1", "--port", "{port}",
-         "--loop", "asyncio", "--workers", "1"),
+        (
+            "granian",
+            "{app}",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            "--loop",
+            "asyncio",
+            "--workers",
+            "1",
+        ),
         "its own (Rust, hyper), ASGI interface",
         "asyncio",  # its `--loop auto` would pick uvloop whenever it is installed
         "granian, HTTP in Rust (hyper), its ASGI interface on asyncio",

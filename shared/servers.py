@@ -44,6 +44,7 @@ __all__ = [
     "client_tls",
     "process_tree",
     "python",
+    "python_version",
     "reserve_port",
 ]
 
@@ -81,6 +82,20 @@ PYTHON_ENV = "AFTERWARD_PYTHON"
 
 def python() -> str:
     return os.environ.get(PYTHON_ENV) or sys.executable
+
+
+@functools.cache
+def python_version() -> str:
+    """The servers' Python, as the axis names it (`3.13`); a report row says which it was."""
+    if not os.environ.get(PYTHON_ENV):
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    done = subprocess.run(
+        [python(), "-c", "import sys; print(f'{sys.version_info.major}.{sys.version_info.minor}')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 def app_dir() -> Path:

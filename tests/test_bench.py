@@ -10,8 +10,8 @@ import pytest
 
 from bench.load import parse_h2load, parse_wrk
 from bench.profile_report import how_taken
-from bench.report import DATA, FACTS, HEADLINES, NOTES, README, headlines, ratios, readme_block, render
-from bench.template import PLACEHOLDER, Contradicted, block, load, names
+from bench.report import DATA, FACTS, HEADLINES, NOTES, headlines, ratios, readme_block, render
+from bench.template import PLACEHOLDER, Contradicted, load, names
 
 WRK_404 = """\
 Running 1s test @ http://127.0.0.1:45995/nope/1

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from bench.durable_report import cost_ratios, speedups
-from bench.report import DATA, DURABLE_HEADLINE, FACTS, README, durable_block, render
-from bench.template import DURABLE_MARKERS, PLACEHOLDER, Contradicted, block, load, names
+from bench.report import DATA, DURABLE_HEADLINE, FACTS, durable_block, render
+from bench.template import PLACEHOLDER, Contradicted, load, names
 
 
 def committed() -> dict:

@@ -139,7 +139,8 @@ def test_wrong_app_is_caught_with_its_clause(name: str, tmp_path: Path) -> None:
     run, results = run_contract(f"tests.byo.wrong.{name}:app", tmp_path / "r.json", *first_failure)
     assert run.returncode != 0, f"{name} passed the contract tier\n{run.stdout[-2000:]}"
     failed = {r.get("clause") for r in results if not r["passed"]}
-    assert WRONG[name] in failed, f"{name}: failed clauses {failed}, not {WRONG[name]}\n{run.stdout[-2000:]}"
+    assert WRONG[name] in failed, (f"{name}: failed clauses {failed}, not {WRONG[name]}\n{run.stdout[-2000:]}"
+                                   f"\n{run.stderr[-2000:]}")
     assert "Clauses broken: " in run.stdout
 
 

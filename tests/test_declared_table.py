@@ -1,9 +1,7 @@
 """The declared table is complete and its rendering is committed."""
 
-from pathlib import Path
 
 from conformance.declared import properties
-from conformance.render import semantics_page, with_differences
 from shared.servers import FRAMEWORKS, REPO
 
 REQUIRED = """task_starts_after_response response_before_task_finishes tasks_run_sequentially

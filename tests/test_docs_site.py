@@ -6,7 +6,6 @@ import pytest
 
 from conformance.declared import properties
 from docs_site import moves, sidebyside
-from docs_site.__main__ import stale
 from shared.servers import FRAMEWORKS
 
 

@@ -1,6 +1,6 @@
 """docs/durable.md and README's migration block are what the apps render to."""
 
-from durable.render import PAGE, README_BLOCK, diff, page, with_diff
+from durable.render import README_BLOCK, diff
 from shared.servers import REPO
 
 

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from conformance.declared import changes, changes_for, properties
 from conformance.history import OBSERVED, coverage, load_sets, merged, recheck
-from conformance.render import changed_in, versions_page
+from conformance.render import changed_in
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 

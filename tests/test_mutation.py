@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mutation.mutants import Key, changed_lines, declared, keys_for
-from mutation.report import DATA, PAGE, render
+from mutation.report import DATA, render
 from mutation.targets import TARGETS, bit_or_outside_annotations
 from shared.servers import REPO
 

@@ -12,7 +12,7 @@ from shared.servers import REPO
 
 def test_no_generated_file_is_stale() -> None:
     found = [str(p.relative_to(REPO)) for p in stale()]
-    assert found == [], f"stale: {', '.join(found)}: run `nox -s pages` (or `python -m pages`) and commit them"
+    assert found == [], f"stale: {', '.join(found)}: run `nox -s pages` (`python -m pages`), commit them"
 
 
 def test_every_page_a_session_used_to_write_is_in_the_registry() -> None:
@@ -28,7 +28,9 @@ def test_an_edited_block_is_stale_and_written_back(tmp_path, monkeypatch) -> Non
     """A hand edit inside README's generated table is found, and `write()` puts the view back."""
     readme = tmp_path / "README.md"
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    readme.write_text(text.replace("| property | fastapi |", "| property | FastAPI (edited) |"), encoding="utf-8")
+    edited = text.replace("| property | fastapi |", "| property | FastAPI (edited) |")
+    assert edited != text
+    readme.write_text(edited, encoding="utf-8")
     only = [v for v in pages.views() if v.path == "README.md"]
     monkeypatch.setattr(pages, "REPO", tmp_path)
     monkeypatch.setattr(pages, "views", lambda: only)
@@ -45,6 +47,7 @@ def test_views_of_one_file_apply_in_turn(tmp_path, monkeypatch) -> None:  # noqa
 
 
 def test_the_command_checks_without_starting_a_server() -> None:
-    done = subprocess.run([sys.executable, "-m", "pages", "--check"], cwd=REPO, capture_output=True, text=True)
+    command = [sys.executable, "-m", "pages", "--check"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 stale" in done.stdout

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from reliability.report import DATA, NOTES, PAGE, render
+from reliability.report import DATA, NOTES, render
 from shared.servers import FRAMEWORKS, SERVERS
 
 

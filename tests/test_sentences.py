@@ -1,6 +1,6 @@
 """The table of spec sentences agrees with SPEC.md, the contract tests, and its page."""
 
-from conformance.sentences import PAGE, contract_tests, missing_tests, page, sentences, spec_text
+from conformance.sentences import contract_tests, missing_tests, sentences, spec_text
 
 
 def test_every_sentence_is_quoted_from_the_spec() -> None:
