@@ -2,7 +2,8 @@
 
 An address is `framework[.server][@python]`, each part a name from the axis records
 (`shared.axes`) or `*` for every value: `quart`, `"quart.hypercorn"`, `"*.granian"`,
-`"*@3.12"`, `"litestar.uvicorn@3.13"`, `"*"`. A value is stated once where it holds for
+`"*@3.12"`, `"litestar.uvicorn@3.13"`, `"*"`; a Python with `+` is that one and every later
+one (`"quart@3.12+"`). A value is stated once where it holds for
 every server (or Python), and per server or per Python only where it differs.
 
 Where several addresses match a cell, the one naming more parts wins; between two naming
@@ -16,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TypeVar
 
 from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
@@ -29,6 +31,10 @@ T = TypeVar("T")
 def current_python() -> str:
     """The Python this process runs on, as the axis names it: `3.12`."""
     return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in version.split(".") if n.isdigit())
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Address:
         for part, known, axis in (
             (address.framework, FRAMEWORKS, "framework"),
             (address.server, SERVERS, "server"),
-            (address.python, PYTHONS, "Python"),
+            (address.python.removesuffix("+"), PYTHONS, "Python"),
         ):
             if part != ANY and part not in known:
                 raise ValueError(
@@ -57,15 +63,19 @@ class Address:
 
     def matches(self, framework: str, server: str, python: str | None = None) -> bool:
         python = python or current_python()
+        if self.python.endswith("+") and _release(python) >= _release(self.python[:-1]):
+            python = self.python
         return all(
             mine in (ANY, theirs)
             for mine, theirs in ((self.framework, framework), (self.server, server), (self.python, python))
         )
 
     @property
-    def rank(self) -> tuple[int, bool, bool, bool]:
+    def rank(self) -> tuple[int, bool, bool, bool, bool]:
+        """More parts named wins; then the framework, the server, the Python; then one Python over
+        a range of them (`@3.13` over `@3.12+`)."""
         named = (self.framework != ANY, self.server != ANY, self.python != ANY)
-        return (sum(named), *named)
+        return (sum(named), *named, not self.python.endswith("+"))
 
     def __str__(self) -> str:
         text = self.framework + ("" if self.server == ANY else f".{self.server}")
@@ -79,9 +89,14 @@ def pick(
     found = [
         (address.rank, value)
         for key, value in table.items()
-        if (address := Address.parse(key, where)).matches(framework, server, python)
+        if (address := _parsed(key, where)).matches(framework, server, python)
     ]
     return max(found, key=lambda pair: pair[0])[1] if found else None
+
+
+@cache
+def _parsed(key: str, where: str) -> Address:
+    return Address.parse(key, where)
 
 
 def expand(keys: Iterable[str], where: str = "") -> list[Address]:

@@ -3,6 +3,7 @@
     python -m conformance.pythons                  # 3.11, 3.12 and 3.13, all 16 pairs each
     python -m conformance.pythons 3.13             # some of them
     python -m conformance.pythons --sample         # CI's: the sample pairs, on the Pythons named
+    python -m conformance.pythons 3.12 -- --tier semantics   # after --: each run's options
 
 Each Python (a record in `shared.axes.PYTHONS`) gets an environment of its own, made with uv
 from the interpreter the machine has (on PATH, pyenv's builds, or uv's), with the project's
@@ -117,15 +118,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"only the sample pairs ({', '.join('-'.join(p) for p in SAMPLE)})",
     )
     parser.add_argument("--report", default="reports/pythons.json")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: passed to each run")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []  # each run's, after `--`
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     unknown = [v for v in args.pythons if v not in PYTHONS]
     if unknown:
         parser.error(
             f"no Python {', '.join(unknown)} on the axis (known: {', '.join(PYTHONS)}; shared/axes.py)"
         )
     chosen = args.pythons or list(PYTHONS)
-    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     runs: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     worst = 0

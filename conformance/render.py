@@ -9,6 +9,7 @@ from typing import Any
 
 from conformance.declared import changes, changes_for, properties
 from conformance.flips import flip_for
+from shared.axes import PYTHONS
 from shared.servers import FRAMEWORKS, PYTHON_ENV, SERVERS, python
 
 __all__ = [
@@ -188,6 +189,32 @@ def _md_value(value: Any) -> str:
     return f"`{short(value)}`"
 
 
+def _label(c: Any) -> str:
+    return "" if c is None else "n/a" if c.na else "by construction" if c.by_construction else _md_value(c.value)
+
+
+def by_python(prop: Any, framework: str, server: str) -> list[tuple[list[str], Any]]:
+    """The property's cells on each Python of the axis, grouped by cell: [(pythons, cell), ...]
+    in the axis' order; one group when the Python makes no difference."""
+    groups: list[tuple[list[str], Any]] = []
+    for version in PYTHONS:
+        c = prop.cell(framework, server, version)
+        same = next((g for g in groups if g[1] == c), None)
+        if same is None:
+            groups.append(([version], c))
+        else:
+            same[0].append(version)
+    return groups
+
+
+def _with_pythons(prop: Any, framework: str, server: str) -> str:
+    """A matrix cell: its value, or each Python's where they differ (`no` (3.11)<br>`yes` (3.12, 3.13))."""
+    groups = by_python(prop, framework, server)
+    if len(groups) == 1:
+        return _label(groups[0][1])
+    return "<br>".join(f"{_label(c)} ({', '.join(v)})" for v, c in groups)
+
+
 def semantics_page() -> str:
     """`docs/semantics.md`, rendered from the declared table (a green run observed each cell)."""
     props = properties()
@@ -216,19 +243,7 @@ def semantics_page() -> str:
     ]
     durable = durable_cells()
     for prop in props.values():
-        row = []
-        for f in FRAMEWORKS:
-            for s in SERVERS:
-                c = prop.cell(f, s)
-                row.append(
-                    ""
-                    if c is None
-                    else "n/a"
-                    if c.na
-                    else "by construction"
-                    if c.by_construction
-                    else _md_value(c.value)
-                )
+        row = [_with_pythons(prop, f, s) for f in FRAMEWORKS for s in SERVERS]
         out.append(
             f"| [`{prop.name}`](#{prop.name}) | " + " | ".join(row) + f" | {durable.get(prop.name, '-')} |"
         )
@@ -256,16 +271,18 @@ def semantics_page() -> str:
         out += ["| framework | server | value | why | source | wrong probe |", "|---|---|---|---|---|---|"]
         for f in FRAMEWORKS:
             for s in SERVERS:
-                c = prop.cell(f, s)
-                if c is None:
-                    continue
-                value = c.unmeasured_reason if not c.measured else _md_value(c.value)
-                if c.also:
-                    value += "; " + ", ".join(f"{k} `{v}`" for k, v in c.also.items())
-                source = f"[link]({c.source})" if c.source.startswith("http") else c.source
-                flip = flip_for(prop.name, f, s) if c.measured else None
-                wrong = flip.describe().replace("|", "\\|") if flip else "none"
-                out.append(f"| {f} | {s} | {value} | {c.why.strip()} | {source} | {wrong} |")
+                groups = by_python(prop, f, s)
+                for versions, c in groups:
+                    if c is None:
+                        continue
+                    value = c.unmeasured_reason if not c.measured else _md_value(c.value)
+                    if c.also:
+                        value += "; " + ", ".join(f"{k} `{v}`" for k, v in c.also.items())
+                    source = f"[link]({c.source})" if c.source.startswith("http") else c.source
+                    flip = flip_for(prop.name, f, s, python=versions[0]) if c.measured else None
+                    wrong = flip.describe().replace("|", "\\|") if flip else "none"
+                    where = s if len(groups) == 1 else f"{s} on Python {', '.join(versions)}"
+                    out.append(f"| {f} | {where} | {value} | {c.why.strip()} | {source} | {wrong} |")
     return "\n".join(out) + "\n"
 
 
@@ -277,14 +294,12 @@ def differences() -> str:
     declared table that every `nox -s conformance` checks."""
     out = ["| property | " + " | ".join(FRAMEWORKS) + " |", "|---|" + "---|" * len(FRAMEWORKS)]
     for prop in properties().values():
-        cells = {(f, s): prop.cell(f, s) for f in FRAMEWORKS for s in SERVERS}
-        shown = {
-            k: (
-                "n/a" if c is None or c.na else "by construction" if c.by_construction else _md_value(c.value)
-            )
-            for k, c in cells.items()
+        shown = {(f, s): _with_pythons(prop, f, s) or "n/a" for f in FRAMEWORKS for s in SERVERS}
+        measured = {_label(c) for f in FRAMEWORKS for s in SERVERS for _, c in by_python(prop, f, s)} - {
+            "",
+            "n/a",
+            "by construction",
         }
-        measured = {v for v in shown.values() if v not in ("n/a", "by construction")}
         if len(measured) < 2:
             continue
         row = []

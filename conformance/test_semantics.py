@@ -20,6 +20,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -479,6 +480,113 @@ def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, che
         observed,
         ended_by="cancel" if cancelled else "exit" if code is not None else "still running",
         exit_s=round(exited - signalled, 2),
+    )
+
+
+def _shutdown_sign(idle: Raw) -> None:
+    """Wait until the server closes an idle keep-alive connection, its sign that shutdown began
+    (or for DEADLINE, where a server keeps idle connections)."""
+    try:
+        idle.read_response(timeout=DEADLINE)  # returns at EOF
+    except TimeoutError:
+        pass
+
+
+def test_sigterm_while_handler_runs(fresh_probe: Live, gates: GateServer, check: Any) -> None:
+    """A request still in its handler at SIGTERM (a deploy with a request in flight), its handler
+    released once the server shows it is shutting down: what answer does the client get? Also:
+    was the handler awaited or cancelled, and did the task it added run?"""
+    rid = new_rid()
+    client, idle = Raw(fresh_probe), Raw(fresh_probe)
+    try:
+        idle.send("GET", "/health")
+        assert idle.read_response() == 200
+        client.send("POST", f"/tasks/{rid}?handler_gate=1&plan=async:mark")
+        gates.wait_arrived(f"{rid}.handler")
+        fresh_probe.own().signal(signal.SIGTERM)
+        _shutdown_sign(idle)
+        gates.release(f"{rid}.handler")
+        try:
+            answer: Any = client.read_response(timeout=DEADLINE)
+        except TimeoutError:
+            answer = None
+    finally:
+        client.close()
+        idle.close()
+    fresh_probe.own().wait(GRACE_LIMIT)  # what the app recorded before its exit is all there is
+    done = fresh_probe.events(rid, "app_done")
+    handler = "not resumed" if not done else "cancelled" if done[0]["error"] == "CancelledError" else "finished"
+    check(
+        "no answer" if answer is None else answer,
+        handler=handler,
+        task="ran" if fresh_probe.events(rid, "task_end") else "not run",
+    )
+
+
+def _exit_seconds(probe: Live, idle: Callable[[], Any]) -> Any:
+    """Seconds from SIGTERM to the server's exit while the connection `idle()` opened stays open
+    with nothing in flight; `unbounded` when it is still up at GRACE_LIMIT."""
+    connection = idle()
+    try:
+        signalled = time.monotonic()
+        probe.own().signal(signal.SIGTERM)
+        code = probe.own().wait(GRACE_LIMIT)
+        return "unbounded" if code is None else round(time.monotonic() - signalled, 1)
+    finally:
+        connection.close()
+
+
+def test_sigterm_exit_seconds_with_idle_keepalive(fresh_probe: Live, check: Any) -> None:
+    """How long does the server take to exit at SIGTERM while an idle HTTP/1.1 keep-alive
+    connection is open (asyncio's `Server.wait_closed()` waits for open connections from 3.12)?"""
+
+    def keepalive() -> Raw:
+        raw = Raw(fresh_probe)
+        raw.send("GET", "/health")
+        assert raw.read_response() == 200
+        return raw
+
+    check(_exit_seconds(fresh_probe, keepalive))
+
+
+def test_sigterm_exit_seconds_with_idle_h2_connection(fresh_probe: Live, check: Any) -> None:
+    """The same with an idle HTTP/2 connection (h2c, one stream answered, none open)."""
+
+    def connection() -> H2Connection:
+        conn = h2(fresh_probe)
+        sid = conn.request("GET", "/health")
+        assert conn.wait(lambda: conn.streams[sid].ended, DEADLINE)
+        return conn
+
+    check(_exit_seconds(fresh_probe, connection))
+
+
+#: Longer than the longest chain of declared waits before a process may end: hypercorn's 3-s
+#: grace, then Quart's 5 s at lifespan shutdown.
+THREAD_LIMIT = 9.0
+
+
+def test_sigterm_waits_for_running_sync_task(fresh_probe: Live, gates: GateServer, check: Any) -> None:
+    """A `def` task blocked in its worker thread at SIGTERM and never released by the test: is
+    the process still there, waiting for the thread, after every declared grace has run out
+    (THREAD_LIMIT)? The loop's default executor (Litestar's and Quart's `def` tasks) is joined
+    when `asyncio.run` closes the loop; anyio's worker threads (FastAPI's, Starlette's) are not.
+    Also: whether the task then finished, once released."""
+    rid = new_rid()
+    assert post(fresh_probe, f"/tasks/{rid}", plan="sync:gate").status_code == 200
+    gates.wait_arrived(f"{rid}.0")
+    signalled = time.monotonic()
+    fresh_probe.own().signal(signal.SIGTERM)
+    code = fresh_probe.own().wait(THREAD_LIMIT)
+    exit_s = round(time.monotonic() - signalled, 1)
+    gates.release(f"{rid}.0")
+    if code is None:
+        code = fresh_probe.own().wait(DEADLINE)
+    check(
+        code is None or exit_s >= THREAD_LIMIT,
+        task="finished" if fresh_probe.events(rid, "task_end") else "lost",
+        exit_code=code,
+        exit_s=exit_s,
     )
 
 
