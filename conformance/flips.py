@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.address import pick
+from conformance.address import current_python, pick
 from conformance.declared import properties
 from conformance.probes.tasks import KNOBS
+from shared.axes import PYTHONS
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 __all__ = ["FLIPS", "Flip", "flip_for", "plan"]
@@ -101,10 +102,10 @@ def plan(pairs: list[tuple[str, str]]) -> tuple[dict[Flip, list[Cell]], list[Cel
     missing = []
     for prop in properties().values():
         for framework, server in pairs:
-            declared = prop.cell(framework, server)
+            declared = prop.cell(framework, server, current_python())
             if declared is None or not declared.measured:
                 continue
-            flip = flip_for(prop.name, framework, server, table)
+            flip = flip_for(prop.name, framework, server, table, current_python())
             if flip is None:
                 missing.append((prop.name, framework, server))
             else:
@@ -135,7 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "flips.json")
+    parser.add_argument("--python", choices=list(PYTHONS), help="on this Python's environment (conformance.pythons)")
     args = parser.parse_args(argv)
+    if args.python and args.python != current_python():
+        from conformance.__main__ import _without_python
+        from conformance.pythons import reexec
+
+        return reexec(args.python, _without_python(sys.argv[1:] if argv is None else argv), "conformance.flips")
     pairs = [
         (f, s)
         for f in args.framework or FRAMEWORKS

@@ -77,14 +77,14 @@ def environment(python: Python, log: Any = print) -> Path | None:
     return interpreter
 
 
-def reexec(version: str, argv: list[str]) -> int:
-    """`python -m conformance ARGV` again, on `version`'s environment (2 when there is none)."""
+def reexec(version: str, argv: list[str], module: str = "conformance") -> int:
+    """`python -m MODULE ARGV` again, on `version`'s environment (2 when there is none)."""
     interpreter = environment(PYTHONS[version], log=lambda line: print(line, file=sys.stderr))
     if interpreter is None:
         return 2
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("VIRTUAL_ENV", None)
-    return subprocess.run([str(interpreter), "-m", "conformance", *argv], cwd=REPO, env=env).returncode
+    return subprocess.run([str(interpreter), "-m", module, *argv], cwd=REPO, env=env).returncode
 
 
 def _measure(version: str, sample: bool, extra: list[str]) -> tuple[int, dict[str, Any]]:

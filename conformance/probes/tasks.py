@@ -69,6 +69,8 @@ KNOBS = {
     "drop_after_gate": "drop the tasks of a handler that was held at its gate, as if the client had gone",
     "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
     "ignore_term": "ignore SIGTERM (where the signal reaches the app's process): a server that never exits",
+    "hold_shutdown": "hold the lifespan shutdown 3 s before the app sees it: a server that exits late",
+    "exit_at_shutdown": "end the process at once when the lifespan shutdown comes (threads and all)",
     "dep_last": "the dependency's (or hook's) task is registered after the handler's",
     "swap_scopes": "FastAPI: the two `yield` dependencies swap scopes",
     "merge_background": "FastAPI: the returned Response's background also runs the injected tasks",
@@ -347,6 +349,8 @@ def observe(app: ASGIApp) -> ASGIApp:
     started: list[bool] = []
 
     async def wrapped(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and (flipped("hold_shutdown") or flipped("exit_at_shutdown")):
+            return await app(scope, _at_shutdown(receive), send)
         if scope["type"] != "http":
             return await app(scope, receive, send)
         if not started:
@@ -394,6 +398,20 @@ def observe(app: ASGIApp) -> ASGIApp:
             await send(message)
 
     return wrapped
+
+
+def _at_shutdown(receive: Any) -> Any:
+    """`receive` of a lifespan scope, with the wrong probe's way of meeting `lifespan.shutdown`."""
+
+    async def received() -> Message:
+        message: Message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            if flipped("exit_at_shutdown"):
+                os._exit(0)
+            await asyncio.sleep(3.0)  # hold_shutdown: the wrong probe's own late exit
+        return message
+
+    return received
 
 
 def cancel_after_response(app: ASGIApp) -> ASGIApp:

@@ -1,0 +1,118 @@
+"""A variant is one record: a sixth server, added to a copy of the tree in one place, shows up in
+every tier's parametrization, in the pages and in the package's extras."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conformance.address import Address, pick
+from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
+from shared.servers import REPO
+
+#: uvicorn with h11 on uvloop: a combination no record runs, built from the uvicorn record's maker.
+SIXTH = '''
+_SERVERS = (*_SERVERS, _uvicorn(
+    "uvicorn-h11-uvloop", "h11", "uvloop", "uvicorn with h11 on uvloop",
+    {"uvicorn>=0.30,<1": "", "uvloop>=0.23,<1": ""}, ("uvicorn", "h11", "uvloop"),
+))
+'''
+
+
+def _copy(tmp: Path) -> Path:
+    """The tracked files of this checkout (as they are in the work tree), in `tmp`."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, text=True, check=True)
+    for name in filter(None, files.stdout.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, tmp / name)
+    return tmp
+
+
+def _run(tree: Path, *args: str) -> str:
+    env = {"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run([sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def sixth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tree = _copy(tmp_path_factory.mktemp("tree"))
+    axes = tree / "shared" / "axes.py"
+    text = axes.read_text()
+    marker = "\n_FRAMEWORKS = ("
+    axes.write_text(text.replace(marker, SIXTH + marker, 1))
+    return tree
+
+
+def test_a_sixth_server_is_one_record_in_every_tier(sixth: Path) -> None:
+    collected = _run(sixth, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                     "conformance/test_contract.py", "conformance/test_semantics.py", "reliability")
+    for tier in ("test_contract.py", "test_semantics.py", "reliability/"):
+        ids = [line for line in collected.splitlines() if tier in line and "uvicorn-h11-uvloop]" in line]
+        assert ids, f"no {tier} test is parametrized with the sixth server"
+
+
+def test_a_sixth_server_has_its_pages_and_its_extra(sixth: Path) -> None:
+    _run(sixth, "-m", "pages")
+    semantics = (sixth / "docs" / "semantics.md").read_text()
+    assert "fastapi<br>uvicorn-h11-uvloop" in semantics
+    assert "uvicorn-h11-uvloop" in (sixth / "docs" / "moves" / "servers.md").read_text()
+    extras = tomllib.loads((sixth / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["uvicorn-h11-uvloop"] == ["uvicorn>=0.30,<1", "uvloop>=0.23,<1"]
+    # ... and it runs with the HTTP implementation and loop its record names.
+    command = _run(sixth, "-c", "from shared.servers import LiveServer; "
+                   "print(LiveServer('frameworks.quart_app:app', 'uvicorn-h11-uvloop').command(3))")
+    assert "'--http', 'h11', '--loop', 'uvloop'" in command
+
+
+def test_the_extras_are_the_server_records() -> None:
+    extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras == {name: list(record.requires) for name, record in SERVERS.items()}
+
+
+def test_the_pythons_are_the_classifiers() -> None:
+    classifiers = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["classifiers"]
+    assert [c.rpartition(" ")[2] for c in classifiers if c.startswith("Programming Language")] == list(PYTHONS)
+
+
+def test_a_missing_python_is_one_line() -> None:
+    from shared.axes import Python
+
+    absent = Python("3.99")
+    assert absent.find() is None
+    assert absent.missing.startswith("Python 3.99: not found") and "\n" not in absent.missing
+
+
+def test_a_python_found_runs_as_that_version() -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found = PYTHONS[here].find()
+    assert found is not None
+    out = subprocess.run([str(found), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == str(tuple(sys.version_info[:2]))
+
+
+def test_the_most_specific_address_wins() -> None:
+    table = {"*": 0, "quart": 1, "*.hypercorn": 2, "quart.hypercorn": 3, "quart@3.12+": 4, "quart@3.13": 5}
+    assert pick(table, "fastapi", "uvicorn", "3.11") == 0
+    assert pick(table, "fastapi", "hypercorn", "3.11") == 2
+    assert pick(table, "quart", "uvicorn", "3.11") == 1  # the framework's own over the server's
+    assert pick(table, "quart", "granian", "3.12") == 4
+    assert pick(table, "quart", "granian", "3.13") == 5  # one Python over a range
+    assert pick(table, "quart", "hypercorn", "3.13") == 3  # two parts named over one and a Python
+
+
+def test_an_address_naming_nothing_known_is_refused() -> None:
+    for bad in ("fastpi", "*.uvicron", "quart@3.9", "quart@2.7+"):
+        with pytest.raises(ValueError, match="no (framework|server|Python)"):
+            Address.parse(bad, "t.toml [p]")
+    assert str(Address.parse("quart.hypercorn@3.12+")) == "quart.hypercorn@3.12+"
+    assert set(FRAMEWORKS) and set(SERVERS)
