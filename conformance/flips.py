@@ -136,13 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "flips.json")
-    parser.add_argument("--python", choices=list(PYTHONS), help="on this Python's environment (conformance.pythons)")
+    parser.add_argument(
+        "--python", choices=list(PYTHONS), help="on this Python's environment (conformance.pythons)"
+    )
     args = parser.parse_args(argv)
     if args.python and args.python != current_python():
         from conformance.__main__ import _without_python
         from conformance.pythons import reexec
 
-        return reexec(args.python, _without_python(sys.argv[1:] if argv is None else argv), "conformance.flips")
+        return reexec(
+            args.python, _without_python(sys.argv[1:] if argv is None else argv), "conformance.flips"
+        )
     pairs = [
         (f, s)
         for f in args.framework or FRAMEWORKS

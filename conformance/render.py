@@ -190,7 +190,9 @@ def _md_value(value: Any) -> str:
 
 
 def _label(c: Any) -> str:
-    return "" if c is None else "n/a" if c.na else "by construction" if c.by_construction else _md_value(c.value)
+    return (
+        "" if c is None else "n/a" if c.na else "by construction" if c.by_construction else _md_value(c.value)
+    )
 
 
 def by_python(prop: Any, framework: str, server: str) -> list[tuple[list[str], Any]]:

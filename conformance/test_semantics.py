@@ -515,7 +515,9 @@ def test_sigterm_while_handler_runs(fresh_probe: Live, gates: GateServer, check:
         idle.close()
     fresh_probe.own().wait(GRACE_LIMIT)  # what the app recorded before its exit is all there is
     done = fresh_probe.events(rid, "app_done")
-    handler = "not resumed" if not done else "cancelled" if done[0]["error"] == "CancelledError" else "finished"
+    handler = (
+        "not resumed" if not done else "cancelled" if done[0]["error"] == "CancelledError" else "finished"
+    )
     check(
         "no answer" if answer is None else answer,
         handler=handler,
