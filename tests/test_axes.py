@@ -80,7 +80,8 @@ def test_the_extras_are_the_server_records() -> None:
 
 def test_the_pythons_are_the_classifiers() -> None:
     classifiers = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["classifiers"]
-    assert [c.rpartition(" ")[2] for c in classifiers if c.startswith("Programming Language")] == list(PYTHONS)
+    versions = [c.rpartition(" ")[2] for c in classifiers if c.startswith("Programming Language")]
+    assert versions == list(PYTHONS)
 
 
 def test_a_missing_python_is_one_line() -> None:

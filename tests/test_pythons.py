@@ -22,12 +22,13 @@ HERE = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def _fake_measure(version: str, sample: bool, extra: list[str]) -> tuple[int, dict[str, Any]]:
-    row = {"tier": "semantics", "property": "p", "framework": "quart", "server": "uvicorn", "python": version,
-           "expected": True, "observed": True, "passed": True}
+    row = {"tier": "semantics", "property": "p", "framework": "quart", "server": "uvicorn",
+           "python": version, "expected": True, "observed": True, "passed": True}
     return 0, {"versions": {"python": version}, "results": [row]}
 
 
-def test_a_missing_python_is_skipped_in_one_line_and_the_others_run(tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_a_missing_python_is_skipped_in_one_line_and_the_others_run(  # noqa: ANN001
+        tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setattr(pythons, "PYTHONS", MappingProxyType({HERE: axes.PYTHONS[HERE], "3.99": Python("3.99")}))
     monkeypatch.setattr(pythons, "_measure", _fake_measure)
     report = tmp_path / "pythons.json"
@@ -68,7 +69,7 @@ def test_python_is_taken_out_of_the_arguments_before_the_run() -> None:
 
 @pytest.mark.parametrize("value", ["3.9", "/no/such/python"])
 def test_the_installed_command_refuses_a_python_it_cannot_run(value: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "conformance.command", "--app", "m:app", "--python", value], cwd=REPO,
-                          capture_output=True, text=True)
+    command = [sys.executable, "-m", "conformance.command", "--app", "m:app", "--python", value]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "--python" in done.stderr
