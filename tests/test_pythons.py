@@ -29,7 +29,8 @@ def _fake_measure(version: str, sample: bool, extra: list[str]) -> tuple[int, di
 
 def test_a_missing_python_is_skipped_in_one_line_and_the_others_run(  # noqa: ANN001
         tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(pythons, "PYTHONS", MappingProxyType({HERE: axes.PYTHONS[HERE], "3.99": Python("3.99")}))
+    axis = {HERE: axes.PYTHONS[HERE], "3.99": Python("3.99")}
+    monkeypatch.setattr(pythons, "PYTHONS", MappingProxyType(axis))
     monkeypatch.setattr(pythons, "_measure", _fake_measure)
     report = tmp_path / "pythons.json"
     assert pythons.main([HERE, "3.99", "--report", str(report)]) == 0
