@@ -43,7 +43,8 @@ def _whole(path: str, render: Callable[[], str], what: str) -> View:
 def _semantics() -> str:
     from conformance.render import semantics_page
 
-    return semantics_page()
+    swept = DATA / "docs" / "pythons" / "observed.json"
+    return semantics_page(json.loads(swept.read_text(encoding="utf-8")) if swept.exists() else None)
 
 
 def _differences(text: str) -> str:
