@@ -310,6 +310,8 @@ def server_group(item: pytest.Item) -> str:
     marker = item.get_closest_marker("clause")
     if shared == "live" and marker is not None and str(marker.args[0]) == "10":
         return "faults"
+    if "fresh_probe" in used:  # a signal and a wait each: several of a pair's at once, on other workers
+        return f"own-{getattr(item, 'originalname', item.name)}"
     return shared
 
 

@@ -226,7 +226,7 @@ def _swept(pythons: dict[str, Any] | None) -> list[str]:
     bad = sum(not row["passed"] for r in runs.values() for row in r["results"])
     versions = ", ".join(r["versions"].get("python", v) for v, r in runs.items())
     return [
-        f"The last sweep over the Pythons (`nox -s pythons`, `docs/pythons/observed.json`) ran both tiers on",
+        "The last sweep over the Pythons (`nox -s pythons`, `docs/pythons/observed.json`) ran both tiers on",
         f"Python {versions}: {cells} cells, {bad} mismatches. A cell whose value depends on the Python",
         "gives each Python's value, and a row of its own below.",
         "",

@@ -25,9 +25,10 @@ from typing import Any
 
 import httpx
 
-from conformance.fixtures import Live
+from conformance.fixtures import Live, Pair
 from conformance.gates import GateServer
 from conformance.h2conn import H2Connection
+from shared.axes import FRAMEWORKS, SERVERS
 
 #: A correct probe answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
@@ -514,10 +515,11 @@ def test_sigterm_while_handler_runs(fresh_probe: Live, gates: GateServer, check:
         client.close()
         idle.close()
     fresh_probe.own().wait(GRACE_LIMIT)  # what the app recorded before its exit is all there is
-    done = fresh_probe.events(rid, "app_done")
-    handler = (
-        "not resumed" if not done else "cancelled" if done[0]["error"] == "CancelledError" else "finished"
+    resumed, cancelled = (
+        fresh_probe.events(rid, "handler_resumed"),
+        fresh_probe.events(rid, "handler_cancelled"),
     )
+    handler = "finished" if resumed else "cancelled" if cancelled else "not resumed"
     check(
         "no answer" if answer is None else answer,
         handler=handler,
@@ -563,15 +565,23 @@ def test_sigterm_exit_seconds_with_idle_h2_connection(fresh_probe: Live, check: 
     check(_exit_seconds(fresh_probe, connection))
 
 
-#: Longer than the longest chain of declared waits before a process may end: hypercorn's 3-s
-#: grace, then Quart's 5 s at lifespan shutdown.
-THREAD_LIMIT = 9.0
+#: How long after every grace of a pair has run out (the server's, then the framework's own) a
+#: process still up is taken to wait for its thread.
+THREAD_MARGIN = 2.0
+
+
+def thread_limit(pair: Pair) -> float:
+    """The server's default grace (none counts 0: an unbounded one waits anyway), then the
+    framework's own (Quart's 5 s at lifespan shutdown), then THREAD_MARGIN."""
+    server, framework = SERVERS.get(pair.server), FRAMEWORKS.get(pair.framework)
+    grace = (server.grace_default or 0.0) if server else 0.0
+    return grace + (framework.task_shutdown_timeout if framework else 0.0) + THREAD_MARGIN
 
 
 def test_sigterm_waits_for_running_sync_task(fresh_probe: Live, gates: GateServer, check: Any) -> None:
     """A `def` task blocked in its worker thread at SIGTERM and never released by the test: is
-    the process still there, waiting for the thread, after every declared grace has run out
-    (THREAD_LIMIT)? The loop's default executor (Litestar's and Quart's `def` tasks) is joined
+    the process still there, waiting for the thread, once every grace has run out
+    (`thread_limit`)? The loop's default executor (Litestar's and Quart's `def` tasks) is joined
     when `asyncio.run` closes the loop; anyio's worker threads (FastAPI's, Starlette's) are not.
     Also: whether the task then finished, once released."""
     rid = new_rid()
@@ -579,13 +589,14 @@ def test_sigterm_waits_for_running_sync_task(fresh_probe: Live, gates: GateServe
     gates.wait_arrived(f"{rid}.0")
     signalled = time.monotonic()
     fresh_probe.own().signal(signal.SIGTERM)
-    code = fresh_probe.own().wait(THREAD_LIMIT)
+    limit = thread_limit(fresh_probe.pair)
+    code = fresh_probe.own().wait(limit)
     exit_s = round(time.monotonic() - signalled, 1)
     gates.release(f"{rid}.0")
     if code is None:
         code = fresh_probe.own().wait(DEADLINE)
     check(
-        code is None or exit_s >= THREAD_LIMIT,
+        code is None or exit_s >= limit,
         task="finished" if fresh_probe.events(rid, "task_end") else "lost",
         exit_code=code,
         exit_s=exit_s,

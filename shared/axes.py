@@ -27,6 +27,9 @@ class Framework:
     title: str
     #: The distribution whose releases the history axis moves (and the report records).
     package: str
+    #: Seconds the framework itself gives its tasks at lifespan shutdown, after the server's own
+    #: grace (Quart's `BACKGROUND_TASK_SHUTDOWN_TIMEOUT`); 0 where its tasks are the server's.
+    task_shutdown_timeout: float = 0.0
 
     @property
     def app(self) -> str:
@@ -76,6 +79,8 @@ class Server:
     #: (None: the server has none), and the setting the `configured` shutdown runs raise.
     grace_option: str | None = None
     stop_option: str = ""
+    #: How long that grace is by default, in seconds; None: no bound (the server waits for them).
+    grace_default: float | None = None
     #: The protocols it serves on a cleartext connection; a property of another protocol is
     #: `n/a` here, for the reason and source below.
     protocols: tuple[str, ...] = ("http/1.1",)
@@ -168,6 +173,7 @@ def _uvicorn(
         no_access_log=("--no-access-log",),
         grace_option="--timeout-graceful-shutdown",
         stop_option="--timeout-graceful-shutdown",
+        grace_default=None,
         no_h2c=_UVICORN_NO_H2C[0],
         no_h2c_source=_UVICORN_NO_H2C[1],
     )
@@ -210,6 +216,7 @@ _SERVERS = (
         access_log=("--access-logfile", "-"),
         grace_option="--graceful-timeout",
         stop_option="--graceful-timeout",
+        grace_default=3.0,
         protocols=("http/1.1", "h2c"),
     ),
     Server(
@@ -240,6 +247,7 @@ _SERVERS = (
         ("--log-config", "{path}"),
         # No grace: its one shutdown setting bounds how long the parent waits for a worker to exit.
         stop_option="--workers-kill-timeout",
+        grace_default=0.0,
         protocols=("http/1.1", "h2c"),
     ),
 )
@@ -248,7 +256,7 @@ _FRAMEWORKS = (
     Framework("fastapi", "FastAPI", "fastapi"),
     Framework("starlette", "Starlette", "starlette"),
     Framework("litestar", "Litestar", "litestar"),
-    Framework("quart", "Quart", "quart"),
+    Framework("quart", "Quart", "quart", task_shutdown_timeout=5.0),
 )
 
 #: The Pythons the suite is run on; the first is what `nox` and CI run by default.

@@ -305,7 +305,12 @@ async def handle(rid: str, query: Any, add: Callable[..., Any]) -> None:
     if query.get("ctx") == "after":
         CTX.set(rid)
     if query.get("handler_gate"):
-        await wait_gate_async(_gates(), f"{rid}.handler")
+        try:
+            await wait_gate_async(_gates(), f"{rid}.handler")
+        except asyncio.CancelledError:
+            record("handler_cancelled", rid)
+            raise
+        record("handler_resumed", rid)
         if flipped("drop_after_gate"):
             found = []
     if query.get("fail"):
