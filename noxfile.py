@@ -240,7 +240,7 @@ def docs(session: nox.Session) -> None:
     """The site: pages, `mkdocs build --strict` (build/site), checked in Chromium; `-- build`, `-- serve`."""
     install(session, *DOCS)
     session.env["NO_MKDOCS_2_WARNING"] = "1"
-    session.run("python", "-m", "docs_site")
+    session.run("python", "-m", "pages")  # the site's pages, the matrix among them, from the committed data
     if session.posargs[:1] == ["serve"]:
         address = session.posargs[1] if len(session.posargs) > 1 else "127.0.0.1:8000"
         session.run("python", "-m", "mkdocs", "serve", "--strict", "--dev-addr", address)

@@ -33,7 +33,9 @@ def home() -> str:
         "breaks, and [recipes](recipes.md) that keep the old behaviour, each checked by the suite; and "
         "[in-process → durable queue](durable.md) (Celery on Redis), for work that must outlive the process; "
         "and [between servers](moves/servers.md), what the server decides for each framework.",
-        "- [Semantics](semantics.md): the matrix, every cell measured and linked to its source.",
+        "- [The matrix](matrix.md): every property by topic, a column per framework and one for the durable "
+        "twins, each cell one click from its evidence (the reason, the source, what was measured, the wrong "
+        "probe, the recipes, the releases); [semantics](semantics.md), every property's full table.",
         "- [Benchmarks](benchmarks.md): what a task costs. [Reliability](reliability.md): what is lost, "
         "and when.",
         "- [The spec](../shared/SPEC.md): the clauses every app implements.", "",

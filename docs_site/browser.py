@@ -5,8 +5,11 @@ Chromium (driven by Playwright, never a browser build of its own). A page fails 
 a console error or an uncaught exception, when one of its own requests fails or answers
 >= 400, or when it links to a page of the site that does not exist or to an anchor that the
 target page does not have. Links that leave the site are not followed (no network is
-assumed). `--screenshots DIR` saves the side by side page and one move page at desktop and
-phone widths, and fails when a screenshot is blank (one colour nearly everywhere).
+assumed). A page fails, too, when it or a table on it scrolls sideways at desktop width (code
+blocks may), and the matrix and move pages at phone width as well. The matrix page is used as a
+reader would (`docs_site.matrix_check`: its evidence, filters and links). `--screenshots DIR`
+saves the matrix page, and a cell's evidence on it, at desktop and phone widths, and fails when a
+screenshot is blank (one colour nearly everywhere) or is not of the matrix.
 
     python -m docs_site.browser build/site --screenshots docs/screenshots
     python -m docs_site.browser --self-test   # a broken site must fail in every way above
@@ -28,12 +31,18 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urljoin, urlparse
 
-__all__ = ["VIEWPORTS", "Report", "blank", "check_site", "chromium", "serve"]
+__all__ = ["NARROW", "VIEWPORTS", "Report", "blank", "check_site", "chromium", "serve", "sideways"]
 
 #: Width x height of the screenshots.
 VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
-#: Pages screenshotted, by their path in the site.
-SHOTS = {"side-by-side": "side-by-side/", "move-fastapi-to-quart": "moves/fastapi-to-quart/"}
+#: Pages screenshotted, by their path in the site (a view's address included), and what each must show.
+SHOTS = {
+    "matrix": ("matrix/", "#afw-m"),
+    "matrix-evidence": ("matrix/#cell=failed_task_closes_keepalive_connection:fastapi",
+                        "#afw-evidence[open]"),
+}
+#: The pages that must not scroll sideways at phone width either (every page must not at desktop width).
+NARROW = ("matrix/", "moves/")
 #: A screenshot is blank when fewer than this share of its pixels differ from its commonest colour.
 INK = 0.02
 TIMEOUT_MS = 30_000
@@ -45,6 +54,10 @@ class Report:
     links: int = 0
     problems: list[str] = field(default_factory=list)
     shots: list[Path] = field(default_factory=list)
+    #: Page views that scroll sideways (page, width) -> what scrolls.
+    sideways: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    #: The matrix's widths at each viewport (docs_site.matrix_check).
+    matrix: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -80,6 +93,26 @@ def blank(png: bytes) -> bool:
     colours = image.getcolors(maxcolors=image.width * image.height) or []
     commonest = max(count for count, _ in colours)
     return 1 - commonest / (image.width * image.height) < INK
+
+
+_SIDEWAYS = """() => {
+  const out = [];
+  const root = document.scrollingElement;
+  if (root.scrollWidth > window.innerWidth + 1) out.push(`the page is ${root.scrollWidth} px wide`);
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('pre') || !(el.matches('table') || el.querySelector('table'))) continue;
+    if (!['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      out.push(`a table scrolls: ${el.scrollWidth} px in ${el.clientWidth}`);
+    }
+  }
+  return out;
+}"""
+
+
+def sideways(page: object) -> list[str]:
+    """What scrolls sideways on the page: the page itself, or a box holding a table (not a code block)."""
+    return list(page.evaluate(_SIDEWAYS))  # type: ignore[attr-defined]
 
 
 def _pages(site: Path) -> list[str]:
@@ -124,8 +157,34 @@ def check_site(site: Path, shots: Path | None = None, pages: list[str] | None = 
                 ids[urldefrag(page.url)[0]] = set(found)
                 hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
                 links += [(url, h) for h in hrefs if h.startswith(root)]
+                wide = sideways(page)
+                if wide:
+                    report.sideways[path, width] = wide
+                    problems += [f"scrolls sideways at {width} px: {w}" for w in wide]
                 page.close()
                 report.problems += [f"/{path}: {p}" for p in problems]
+            context.close()
+            width, height = VIEWPORTS["phone"]
+            context = browser.new_context(viewport={"width": width, "height": height})
+            for path in pages if pages is not None else _pages(site):
+                if not path.startswith(NARROW):
+                    continue
+                page = context.new_page()
+                page.goto(urljoin(root, path), wait_until="load", timeout=TIMEOUT_MS)
+                wide = sideways(page)
+                if wide:
+                    report.sideways[path, width] = wide
+                    report.problems += [f"/{path}: scrolls sideways at {width} px: {w}" for w in wide]
+                page.close()
+            context.close()
+            if (site / "matrix" / "index.html").exists():
+                from docs_site.matrix_check import check_matrix
+
+                def launch() -> object:
+                    return pw.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+
+                found, report.matrix = check_matrix(browser, root, VIEWPORTS, launch)
+                report.problems += found
             for source, href in sorted(set(links)):
                 report.links += 1
                 report.problems += _check_link(site, root, ids, source, href)
@@ -159,12 +218,13 @@ def _check_link(site: Path, root: str, ids: dict[str, set[str]], source: str, hr
 def _screenshots(browser: object, root: str, out: Path) -> tuple[list[Path], list[str]]:
     out.mkdir(parents=True, exist_ok=True)
     saved, problems = [], []
-    for name, path in SHOTS.items():
+    for name, (path, shows) in SHOTS.items():
         for size, (width, height) in VIEWPORTS.items():
             context = browser.new_context(viewport={"width": width, "height": height},  # type: ignore[attr-defined]
                                           device_scale_factor=1)
             page = context.new_page()
             page.goto(urljoin(root, path), wait_until="load", timeout=TIMEOUT_MS)
+            missing = page.locator(shows).count() == 0 or not page.locator(shows).first.is_visible()
             png = page.screenshot(full_page=False)
             context.close()
             target = out / f"{name}-{size}.png"
@@ -172,6 +232,8 @@ def _screenshots(browser: object, root: str, out: Path) -> tuple[list[Path], lis
             saved.append(target)
             if blank(png):
                 problems.append(f"screenshot {target.name} is blank")
+            if missing:
+                problems.append(f"screenshot {target.name} does not show {shows} (/{path})")
     return saved, problems
 
 
@@ -182,10 +244,14 @@ BROKEN_SITE = {
     "noisy/index.html": "<html><body><script>console.error('boom')</script></body></html>",
     "throws/index.html": "<html><body><script>undefinedFunction()</script></body></html>",
     "fetches/index.html": '<html><body><img src="../absent.png"></body></html>',
+    "wide/index.html": '<html><body><div style="overflow-x: auto"><table><tr><td style="min-width: 3000px">'
+                       'wide</td></tr></table></div></body></html>',
+    "codeblock/index.html": '<html><body><pre style="overflow-x: auto"><code>'
+                            + "x" * 2000 + "</code></pre><table><tr><td>fits</td></tr></table></body></html>",
 }
 #: What the self-test must see reported, one fragment per fault planted above.
 EXPECTED_FAULTS = ["broken link missing/", "broken anchor good/#nowhere", "console: boom",
-                   "exception:", "404:", ]
+                   "exception:", "404:", "/wide/: scrolls sideways at 1280 px"]
 
 
 def self_test() -> int:
@@ -199,7 +265,7 @@ def self_test() -> int:
             (site / name).write_text(html, encoding="utf-8")
         report = check_site(site)
     missed = [f for f in EXPECTED_FAULTS if not any(f in p for p in report.problems)]
-    blamed_good = [p for p in report.problems if p.startswith("/good/:")]
+    blamed_good = [p for p in report.problems if p.startswith(("/good/:", "/codeblock/:"))]
     white, ink = io.BytesIO(), io.BytesIO()
     Image.new("RGB", (200, 100), "white").save(white, "PNG")
     drawn = Image.new("RGB", (200, 100), "white")
@@ -238,6 +304,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PROBLEM {line}")
     for shot in report.shots:
         print(f"screenshot: {shot}")
+    for size, found in report.matrix.items():
+        print(f"matrix at {found['viewport']} px ({size}): the table is {found['table']} px wide in a "
+              f"{found['column']} px column ({found['content']} px content area), "
+              f"the page {found['page']} px")
+    views = report.pages + sum(p.startswith(NARROW) for p in _pages(args.site))
+    print(f"{len(report.sideways)} of {views} page views scroll sideways (every page at "
+          f"{VIEWPORTS['desktop'][0]} px; {', '.join(NARROW)} at {VIEWPORTS['phone'][0]} px too)")
     print(f"{report.pages} pages, {report.links} links within the site checked in Chromium; "
           f"{len(report.problems)} problems")
     return 1 if report.problems or report.pages == 0 else 0

@@ -154,7 +154,7 @@ def page() -> str:
            + ", ".join(f"[{TITLES[f]}](../{app_path(f).relative_to(REPO).as_posix()})" for f in FRAMEWORKS)
            + ", aligned by what each part does. Each block is the real file's lines, numbered as in the "
            "file; every line of every app appears under at least one role. What the same code does "
-           "differently after the response is in [the semantics matrix](semantics.md); a move from one "
+           "differently after the response is in [the matrix](matrix.md); a move from one "
            "to another, with what breaks, is in [Moves](moves/index.md).", ""]
     for role in ROLES:
         out += [f"## {role.title}", "", role.what, "", '<div class="sbs" markdown>', ""]

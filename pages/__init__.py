@@ -53,6 +53,16 @@ def _differences(text: str) -> str:
     return with_differences(text)
 
 
+def _matrix() -> str:
+    from docs_site.matrix import page
+
+    swept = DATA / "docs" / "pythons" / "observed.json"
+    return page(
+        json.loads(swept.read_text(encoding="utf-8")) if swept.exists() else None,
+        _data("docs/versions/observed.json"),
+    )
+
+
 def _versions() -> str:
     from conformance.history import OBSERVED
     from conformance.render import versions_page
@@ -123,8 +133,9 @@ def _pyproject(text: str) -> str:
 
 def views() -> list[View]:
     return [
-        _whole("docs/semantics.md", _semantics, "the matrix, from conformance/expected.toml"),
+        _whole("docs/semantics.md", _semantics, "every property's table, from conformance/expected.toml"),
         View("README.md", _differences, "README's table of differences"),
+        _whole("docs/matrix.md", _matrix, "the matrix page, from the declared tables and the committed runs"),
         _whole("docs/versions.md", _versions, "the timelines, from docs/versions/observed.json"),
         _whole("docs/contract.md", _contract, "the spec's sentences and their tests"),
         _whole("docs/durable.md", _durable, "the durable twins' diffs"),

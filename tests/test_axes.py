@@ -87,7 +87,8 @@ def test_a_sixth_server_is_one_record_in_every_tier(sixth: Path) -> None:
 def test_a_sixth_server_has_its_pages_and_its_extra(sixth: Path) -> None:
     _run(sixth, "-m", "pages")
     semantics = (sixth / "docs" / "semantics.md").read_text()
-    assert "fastapi<br>uvicorn-h11-uvloop" in semantics
+    assert "| fastapi | uvicorn-h11-uvloop |" in semantics
+    assert '"uvicorn-h11-uvloop"' in (sixth / "docs" / "matrix.md").read_text()  # a server the filters offer
     assert "uvicorn-h11-uvloop" in (sixth / "docs" / "moves" / "servers.md").read_text()
     extras = tomllib.loads((sixth / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert extras["uvicorn-h11-uvloop"] == ["uvicorn>=0.30,<1", "uvloop>=0.23,<1"]
