@@ -59,7 +59,8 @@ class Settings:
 
 def settings() -> Settings:
     env = os.environ.get
-    return Settings(host=env("AFTERWARD_SMTP_HOST", "127.0.0.1"), port=int(env("AFTERWARD_SMTP_PORT", "8025")),
+    return Settings(host=env("AFTERWARD_SMTP_HOST", "127.0.0.1"),
+                    port=int(env("AFTERWARD_SMTP_PORT", "8025")),
                     mail_from=env("AFTERWARD_MAIL_FROM", "afterward@localhost"),
                     timeout=float(env("AFTERWARD_SMTP_TIMEOUT", "30")),
                     attempts=int(env("AFTERWARD_SMTP_ATTEMPTS", "4")),
@@ -117,7 +118,8 @@ def reply_code(exc: BaseException) -> int | None:
         return next(iter(exc.recipients.values()))[0]
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return exc.recipients[0].code
-    code = getattr(exc, "smtp_code", None) if isinstance(exc, smtplib.SMTPException) else getattr(exc, "code", None)
+    smtp_error = isinstance(exc, smtplib.SMTPException)
+    code = getattr(exc, "smtp_code", None) if smtp_error else getattr(exc, "code", None)
     return code if isinstance(code, int) and code > 0 else None
 
 
@@ -178,7 +180,8 @@ async def send_async(email: str) -> None:
     config = settings()
     for attempt in range(1, config.attempts + 1):
         record("mail_started", email, attempt=attempt)
-        smtp = aiosmtplib.SMTP(hostname=config.host, port=config.port, timeout=config.timeout, start_tls=False)
+        smtp = aiosmtplib.SMTP(hostname=config.host, port=config.port, timeout=config.timeout,
+                               start_tls=False)
         try:
             await smtp.connect()
             await smtp.send_message(message(email, config), sender=config.mail_from, recipients=[email])
