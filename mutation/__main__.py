@@ -6,6 +6,7 @@
     python -m mutation --file shared/validation.py   # one file (nothing written)
     python -m mutation --render        # the page again from the committed data
     python -m mutation --elsewhere     # only the killers of the mutants declared killed elsewhere
+    python -m mutation --independent   # the independent apps' one-clause mutants (mutation/independent.py)
 
 Each mutant is one cosmic-ray job: the file rewritten in a copy of the tree, then
 `python -m mutation.kill` runs the contract tier (fail fast, one framework, one server
@@ -134,10 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--elsewhere", action="store_true",
                         help="only run the killers of the mutants declared killed by a longer session's test "
                         "(mutation/declared.toml), and record their outcome in the committed data")
+    parser.add_argument("--independent", action="store_true",
+                        help="run the one-clause mutants of the apps in independent/ instead "
+                        "(docs/mutation/independent.json)")
+    parser.add_argument("--app", action="append", default=[], choices=["falcon", "fastify"],
+                        help="with --independent: only this app's mutants (its rows of the data replaced)")
+    parser.add_argument("--only", action="append", default=[], metavar="NAME",
+                        help="with --independent: only the mutant of this name (nothing written)")
     parser.add_argument("--workdir", type=Path,
                         help="keep the trees and sessions here (default: a temporary one)")
     args = parser.parse_args(argv)
 
+    if args.independent:
+        from mutation import independent
+
+        return independent.main(args.app, args.only)
     if args.render:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE.relative_to(REPO)} from {report.DATA.relative_to(REPO)}")

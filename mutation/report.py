@@ -11,9 +11,12 @@ from mutation.mutants import DECLARED, Key, declared
 from mutation.targets import EXCLUDED_OPERATORS, KILL_SERVER, TARGETS
 from shared.servers import REPO
 
-__all__ = ["DATA", "NOTES", "PAGE", "counts", "data", "render", "with_kills", "write"]
+__all__ = ["DATA", "INDEPENDENT", "NOTES", "PAGE", "counts", "data", "independent_section", "render",
+           "with_kills", "write"]
 
 DATA = REPO / "docs" / "mutation" / "mutation.json"
+#: The independent apps' one-clause mutants (`python -m mutation --independent`).
+INDEPENDENT = REPO / "docs" / "mutation" / "independent.json"
 PAGE = REPO / "docs" / "mutation.md"
 NOTES = REPO / "mutation" / "notes.md"
 OUTCOMES = ("killed", "timeout", "survived", "error")
@@ -68,10 +71,13 @@ def _code(text: str) -> str:
     return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
-def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None) -> str:
+def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None,
+           independent: dict[str, Any] | None = None) -> str:
     """The page. Raises ValueError when a declared reason names no surviving mutant (stale)."""
     if equivalents is None:
         equivalents = declared().get("equivalent", [])
+    if independent is None and INDEPENDENT.exists():
+        independent = json.loads(INDEPENDENT.read_text(encoding="utf-8"))
     reasons = {Key.of(e): e["reason"] for e in equivalents}
     # Declared killed by a longer session's test: counted so only when a run of that test killed it.
     kills = {Key.of(k): k for k in run.get("elsewhere", []) if k["outcome"] == "killed"}
@@ -109,6 +115,11 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
             f"({KILL_SERVER}) killed {killed}, {len(equivalent)} are equivalent, {len(observable)} change "
             f"what only a longer session sees and are killed by its test (each named below), "
             f"{len(unexplained)} survived without a reason.", ""]
+    if independent:
+        rates = _kill_rates(independent)
+        out += ["On code the suite was not grown with, apps written from the spec alone: "
+                + ", ".join(f"{app} {k} of {n} one-clause mutants killed" for app, k, n in rates)
+                + " ([below](#independent-implementations)).", ""]
     for n, r in enumerate(run["runs"]):
         minutes, seconds = divmod(r["seconds"], 60)
         what = "every mutant" if r["what"] == "all" else "the survivors of the run before, again"
@@ -173,7 +184,51 @@ def render(run: dict[str, Any], equivalents: list[dict[str, Any]] | None = None)
             seconds = f"{m['seconds']:.0f}" if m.get("seconds") is not None else "-"
             out.append(f"| {m['line']} | {_code(m['removed'])} | {_code(m['added'])} | {by} | {seconds} |")
         out.append("")
+    if independent:
+        out += independent_section(independent)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _kill_rates(independent: dict[str, Any]) -> list[tuple[str, int, int]]:
+    apps = list(dict.fromkeys(m["app"] for m in independent["mutants"]))
+    return [(app, sum(m["outcome"] == "killed" for m in independent["mutants"] if m["app"] == app),
+             sum(m["app"] == app for m in independent["mutants"])) for app in apps]
+
+
+def independent_section(independent: dict[str, Any]) -> list[str]:
+    """The independent apps' one-clause mutants: kill rate per app, every survivor with its sentence."""
+    from mutation.independent import APPS
+
+    mutants = independent["mutants"]
+    out = ["## Independent implementations", "",
+           "Two apps written from [shared/SPEC.md](../shared/SPEC.md) alone "
+           "([independent/](../independent)), and one-clause mutants of each "
+           "([mutation/independent_mutants.py](../mutation/independent_mutants.py)): each breaks one "
+           "sentence of the spec, named, and the contract tier runs on it as a user runs it "
+           "(`python -m mutation --independent`).", ""]
+    for r in independent["runs"]:
+        minutes, seconds = divmod(r["seconds"], 60)
+        versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items())
+        out.append(f"- Run: {', '.join(r['apps'])} ({r['mutants']} mutants), at commit `{r['commit']}`, "
+                   f"in {minutes} min {seconds} s ({versions}).")
+    out += ["", "| app | checked by | mutants | killed | survived | kill rate |", "|---|---|---|---|---|---|"]
+    for app, killed, total in _kill_rates(independent):
+        record = APPS[app]
+        out.append(f"| [{app}](../{record.folder}) ({record.what}) | {record.checked_by} | {total} | "
+                   f"{killed} | {total - killed} | {100 * killed / total:.0f}% |")
+    out += ["", "### Survivors of the independent apps", "",
+            "Each is a spec violation the contract tier lets through; the sentence it breaks:", ""]
+    survivors = [m for m in mutants if m["outcome"] == "survived"]
+    out += [f"- {m['app']} `{m['name']}` (clause {m['clause']}): {m['sentence']}" for m in survivors]
+    out += [] if survivors else ["None."]
+    out += ["", "### Killed, and the tests that failed", "",
+            "| app | mutant | clause | failed tests (their clauses) | s |", "|---|---|---|---|---|"]
+    for m in mutants:
+        if m["outcome"] == "killed":
+            tests = ", ".join(f"`{t}`" for t in m["killed_by"])
+            out.append(f"| {m['app']} | `{m['name']}` | {m['clause']} | {tests} "
+                       f"({', '.join(m['clauses'])}) | {m['seconds']:.0f} |")
+    return out + [""]
 
 
 def _mutant_blocks(mutants: list[dict[str, Any]], reasons: dict[Key, str]) -> list[str]:
