@@ -5,6 +5,7 @@ python -m conformance --app pkg.module:app  # the contract tier against your own
 python -m conformance --url http://127.0.0.1:8000 --log /tmp/app.log  # an app already running
 python -m conformance --framework quart --server hypercorn -- -x   # a subset; pytest args after --
 python -m conformance --python 3.13         # on another Python of the axis (its own environment)
+python -m conformance --app pkg.module:app --long   # also the 30-s default SMTP time-out (clause 9)
 """
 
 from __future__ import annotations
@@ -118,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["-n", args.workers, "--dist", "loadgroup"]
     for app in args.app:
         cmd += ["--app", app]
+    if args.long:
+        cmd += ["--long"]
     for name in args.framework:
         cmd += ["--framework", name]
     for name in args.server:
         cmd += ["--server", name]
     full = (
-        not (args.app or args.url or args.framework or args.server or args.pytest_args)
+        not (args.app or args.url or args.framework or args.server or args.pytest_args or args.long)
         and args.tier == "both"
     )
     if full and not args.no_docs:

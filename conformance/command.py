@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         from conformance.__main__ import main as run
 
-        forward = ["--url", args.url, "--report", str(Path(args.report).resolve())]
+        forward = ["--url", args.url, "--report", str(Path(args.report).resolve())] + ["--long"] * args.long
         forward += [
             a
             for option in ("log", "events", "smtp_port", "wait")
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     forward = ["--tier", "contract", "--no-docs", "--report", str(Path(args.report).resolve())]
     forward += ["--wait", str(args.wait)] + (["--smtp-port", str(args.smtp_port)] if args.smtp_port else [])
     forward += ["--workers", args.workers] if args.workers else []  # default: python -m conformance's
+    forward += ["--long"] if args.long else []
     forward += [a for app in args.app for a in ("--app", app)]
     forward += [a for name in servers for a in ("--server", name)]
     suite = ["-c", str(SUITE_INI), *(a for plugin in PLUGINS for a in ("-p", plugin))]

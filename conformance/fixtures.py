@@ -199,6 +199,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="only the contract tests of this clause of shared/SPEC.md (repeatable)",
     )
     group.addoption(
+        "--long",
+        action="store_true",
+        help="also the contract checks that wait out a default of clause 9 (the 30-s SMTP time-out)",
+    )
+    group.addoption(
         "--flips",
         action="store_true",
         help="run each semantics test on its wrong probe (conformance/flips.toml) instead",
@@ -276,6 +281,10 @@ def repetition(request: pytest.FixtureRequest) -> int:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--long"):
+        waiting = [i for i in items if i.get_closest_marker("long")]
+        config.hook.pytest_deselected(items=waiting)
+        items[:] = [i for i in items if i not in waiting]
     clauses = config.getoption("--clause")
     if clauses:
 

@@ -84,6 +84,12 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
         help="the SMTP sink's port (default: a free one; with --url 8025)",
     )
     parser.add_argument(
+        "--long",
+        action="store_true",
+        help="also the checks that wait out a default of clause 9: the 30-s SMTP time-out (a 30-s wait "
+        "per app and server, beside the others)",
+    )
+    parser.add_argument(
         "--wait",
         type=seconds,
         default=WAIT,

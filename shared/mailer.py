@@ -111,6 +111,20 @@ def _failed(email: str, sender: str, attempt: int, error: Exception, final: bool
     )
 
 
+def _send(settings: SmtpSettings, msg: EmailMessage) -> None:
+    """One attempt over smtplib. Once the server has answered the message `250`, the e-mail is
+    sent: what comes of `QUIT` after it is no failure (smtplib's `with` raises when `QUIT` is
+    answered other than `221`, and a retry would then send the e-mail twice)."""
+    smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
+        smtp.send_message(msg)
+    finally:
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
 def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> Outcome:
     """The `def` sender: blocking smtplib, for a worker thread."""
     settings = SmtpSettings.from_env()
@@ -119,8 +133,7 @@ def write_notification(email: str, message: str = NOTIFICATION_MESSAGE) -> Outco
     for attempt in range(1, settings.attempts + 1):
         record("mail_started", email, sender="sync", attempt=attempt)
         try:
-            with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
-                smtp.send_message(msg)
+            _send(settings, msg)
         except (OSError, smtplib.SMTPException) as error:
             delay = next(delays, None) if _is_temporary(error) else None
             _failed(email, "sync", attempt, error, final=delay is None)

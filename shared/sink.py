@@ -20,11 +20,17 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
-__all__ = ["Deliveries", "Gate", "Received", "SmtpSink"]
+__all__ = ["STAGES", "Deliveries", "Gate", "Received", "SmtpSink"]
 
 Match = Callable[[list[str]], bool]
+
+#: The stages of a conversation where a fault can be set, in their order: the greeting, the
+#: replies to `MAIL FROM`, `RCPT TO` and `DATA`, the reply after the message, the reply to `QUIT`.
+STAGES = ("greeting", "mail", "rcpt", "data", "message", "quit")
+#: Before `RCPT TO` the recipient is not known: a fault there takes the next conversations.
+_BEFORE_RCPT = ("greeting", "mail")
 
 
 @dataclass
@@ -89,6 +95,37 @@ class _Fault:
     times: int
 
 
+class _Conversation(SMTP):
+    """aiosmtpd's server, with the two stages its handler hooks cannot answer: the greeting
+    and the reply to `DATA` itself (before the message)."""
+
+    async def _handle_client(self) -> None:
+        sink: SmtpSink = self.event_handler
+        with sink._cond:
+            sink.conversations += 1
+            sink._cond.notify_all()
+        reply = sink._take("greeting", [])
+        if reply is None:
+            await super()._handle_client()
+            return
+        if reply:
+            await self.push(reply)
+        assert self.transport is not None
+        self.transport.close()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        rcpts = [str(r) for r in self.envelope.rcpt_tos] if self.envelope is not None else []
+        reply = self.event_handler._take("data", rcpts) if rcpts and not arg else None
+        if reply is None:
+            await super().smtp_DATA(arg)
+        elif reply:
+            await self.push(reply)
+        else:
+            assert self.transport is not None
+            self.transport.close()
+
+
 class SmtpSink:
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, on_message: Callable[[Received], None] | None = None
@@ -98,10 +135,11 @@ class SmtpSink:
         self.port = 0
         self.received: list[Received] = []
         self._gates: list[Gate] = []
-        self._faults: list[_Fault] = []
-        self._refusals: list[_Fault] = []
+        self._faults: dict[str, list[_Fault]] = {stage: [] for stage in STAGES}
         #: Per recipient, how many times `RCPT TO` was refused (see `refuse`).
         self.refused: Counter[str] = Counter()
+        #: Connections greeted (or faulted at the greeting) so far.
+        self.conversations = 0
         self._on_message = on_message
         self._cond = threading.Condition()  # an RLock: Deliveries.update re-enters it
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,7 +158,7 @@ class SmtpSink:
             self._loop = loop
 
             def protocol() -> SMTP:
-                made = SMTP(self, hostname="afterward-sink", enable_SMTPUTF8=True)
+                made = _Conversation(self, hostname="afterward-sink", enable_SMTPUTF8=True)
                 self._protocols.add(made)
                 return made
 
@@ -180,10 +218,21 @@ class SmtpSink:
         gate: Gate = self.hold(lambda rcpts: address in rcpts and not gate.arrived)
         return gate
 
+    def fail_at(self, stage: str, reply: str, address: str | None = None, times: int = 1) -> None:
+        """Answer `stage` (one of `STAGES`) of the next `times` conversations for `address` with
+        `reply`, e.g. '451 4.3.0 later'; `""` closes the connection there instead of answering.
+        At the greeting and `MAIL FROM` the recipient is not known yet: `address` must be None,
+        and the fault takes whichever conversations come next."""
+        if stage not in STAGES:
+            raise ValueError(f"no SMTP stage {stage!r} (known: {', '.join(STAGES)})")
+        if address is not None and stage in _BEFORE_RCPT:
+            raise ValueError(f"a fault at {stage!r} comes before the recipient is known: no address")
+        with self._cond:
+            self._faults[stage].append(_Fault(_matches(address), reply, times))
+
     def fail(self, reply: str, address: str | None = None, times: int = 1) -> None:
         """Answer the next `times` e-mails for `address` with `reply`, e.g. '451 4.3.0 later'."""
-        with self._cond:
-            self._faults.append(_Fault(_matches(address), reply, times))
+        self.fail_at("message", reply, address, times)
 
     def drop(self, address: str | None = None, times: int = 1) -> None:
         """Close the connection of the next `times` e-mails for `address` instead of answering."""
@@ -192,8 +241,7 @@ class SmtpSink:
     def refuse(self, reply: str, address: str | None = None, times: int = 1) -> None:
         """Refuse `address` at `RCPT TO` with `reply` (e.g. '450 4.2.1 mailbox busy') the next
         `times` times; no e-mail is received then, and `refused[address]` counts the refusals."""
-        with self._cond:
-            self._refusals.append(_Fault(_matches(address), reply, times))
+        self.fail_at("rcpt", reply, address, times)
 
     def to(self, address: str) -> list[Received]:
         with self._cond:
@@ -206,6 +254,11 @@ class SmtpSink:
             f"{count} e-mail(s) to {address}",
         )
         return self.to(address)
+
+    def wait_conversations(self, count: int, timeout: float = 30.0) -> int:
+        """Wait until `count` connections have been greeted (or faulted at the greeting)."""
+        self._wait(lambda: self.conversations >= count, timeout, f"{count} SMTP connection(s)")
+        return self.conversations
 
     def wait_refused(self, address: str, count: int, timeout: float = 30.0) -> int:
         """Wait until `address` has been refused at `RCPT TO` `count` times; the refusals so far."""
@@ -232,6 +285,22 @@ class SmtpSink:
             return Counter(watch.counts)
 
     # -- internals --------------------------------------------------------
+    def _take(self, stage: str, rcpts: list[str]) -> str | None:
+        """The reply of the first armed fault at `stage` for these recipients (one use of it), or
+        None: no fault, the conversation goes on."""
+        with self._cond:
+            for fault in self._faults[stage]:
+                if fault.times > 0 and fault.matches(rcpts):
+                    fault.times -= 1
+                    self._cond.notify_all()
+                    return fault.reply
+        return None
+
+    @staticmethod
+    def _close(server: SMTP) -> None:
+        assert server.transport is not None
+        server.transport.close()
+
     def _call(self, fn: Callable[[], Any]) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(fn)
@@ -248,18 +317,24 @@ class SmtpSink:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
-        return "250 OK"
+        reply = self._take("mail", [])
+        if reply == "":
+            self._close(server)
+            return "421 4.4.2 closing"  # written to a closed transport: nobody reads it
+        return "250 OK" if reply is None else reply
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        with self._cond:
-            for refusal in self._refusals:
-                if refusal.times > 0 and refusal.matches([address]):
-                    refusal.times -= 1
-                    self.refused[address] += 1
-                    self._cond.notify_all()
-                    return refusal.reply
+        reply = self._take("rcpt", [address])
+        if reply == "":
+            self._close(server)
+            return "421 4.4.2 closing"
+        if reply is not None:
+            with self._cond:
+                self.refused[address] += 1
+                self._cond.notify_all()
+            return reply
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -287,22 +362,25 @@ class SmtpSink:
                 item.dropped = True
                 self._cond.notify_all()
             raise
-        reply = "250 OK"
+        faulted = self._take("message", rcpts)
+        reply = "250 OK" if faulted is None else faulted
         with self._cond:
-            for fault in self._faults:
-                if fault.times > 0 and fault.matches(rcpts):
-                    fault.times -= 1
-                    reply = fault.reply
-                    break
             item.reply, item.replied = reply, time.monotonic()
             self._cond.notify_all()
         if self._on_message is not None:
             self._on_message(item)
         if not reply:  # a dropped connection: the client never gets an answer
-            assert server.transport is not None
-            server.transport.close()
+            self._close(server)
             return "421 4.4.2 closing"  # written to a closed transport: nobody reads it
+        if item.delivered:
+            session.afterward_rcpts = rcpts  # type: ignore[attr-defined]  # for a fault at QUIT
         return reply
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = self._take("quit", getattr(session, "afterward_rcpts", []))
+        if reply == "":
+            self._close(server)
+        return "221 Bye" if not reply else reply
 
 
 class Deliveries:

@@ -92,6 +92,17 @@ WRONG = {
     "t_wall_clock": "11",
     "mail_started_once": "10",
     "mail_sent_without_attempt": "10",
+    "greeting_refusal_permanent": "10",
+    "sender_refusal_retried": "10",
+    "quit_failure_retried": "10",
+    "error_on_child_logger": "10",
+    "attempt_as_float": "10",
+    "lowercases_address": "8",
+    "sends_normalized_address": "8",
+    "ascii_addresses_only": "8",
+    "refuses_format_characters": "8",
+    "body_from_template": "3",
+    "default_time_out_10_s": "9",
 }
 
 #: Wrong apps whose mistake also fails an earlier clause's test, by nature: they run the whole tier
@@ -100,6 +111,9 @@ WRONG = {
 #: Answering only after the e-mail fails clause 2's test first: it holds the e-mail, then waits
 #: for the answer.
 WHOLE_TIER = {"checks_deliverability", "answers_after_task"}
+
+#: Wrong apps only a run with `--long` catches: their mistake is a default that takes 30 s to see.
+LONG = {"default_time_out_10_s"}
 
 #: Wrong apps that never become ready: the run is one line on stderr and exit 2, no report.
 NEVER_READY = {"health_elsewhere": ("7", "not ready within 5 s: GET /health answered 404")}
@@ -136,7 +150,8 @@ ALL_ENV = "AFTERWARD_ALL_WRONG_APPS"
 def test_wrong_app_is_caught_with_its_clause(name: str, tmp_path: Path) -> None:
     """Only the tests of the clause the wrong app must be caught by run, up to the first failure."""
     first_failure = ["--", "--clause", WRONG[name]] + ([] if name in WHOLE_TIER else ["-x"])
-    run, results = run_contract(f"tests.byo.wrong.{name}:app", tmp_path / "r.json", *first_failure)
+    long = ["--long"] if name in LONG else []
+    run, results = run_contract(f"tests.byo.wrong.{name}:app", tmp_path / "r.json", *long, *first_failure)
     assert run.returncode != 0, f"{name} passed the contract tier\n{run.stdout[-2000:]}"
     failed = {r.get("clause") for r in results if not r["passed"]}
     assert WRONG[name] in failed, (f"{name}: failed clauses {failed}, not {WRONG[name]}\n{run.stdout[-2000:]}"
@@ -153,10 +168,12 @@ def test_wrong_app_that_is_never_ready_is_one_line_and_exit_2(name: str, tmp_pat
 
 
 def test_from_scratch_app_passes_under_both_servers(tmp_path: Path) -> None:
-    run, results = run_contract(APP, tmp_path / "r.json", servers=("uvicorn", "hypercorn"))
+    """The whole tier, `--long`'s 30-s default time-out too (one wait per server, beside the rest)."""
+    run, results = run_contract(APP, tmp_path / "r.json", "--long", servers=("uvicorn", "hypercorn"))
     assert run.returncode == 0, run.stdout[-3000:]
     assert {r["server"] for r in results} == {"uvicorn", "hypercorn"}
     assert results and all(r["passed"] for r in results)
+    assert {r["property"] for r in results} >= {"smtp_time_out_defaults_to_30_s"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -179,7 +196,7 @@ def test_every_wrong_app_is_tested_once() -> None:
     files = {p.stem for p in WRONG_DIR.glob("*.py") if p.stem != "__init__"}
     assert files == set(WRONG) | set(NEVER_READY)
     assert not set(WRONG) & set(NEVER_READY)
-    assert set(WHOLE_TIER) | set(AWAITING) <= set(WRONG)
+    assert set(WHOLE_TIER) | set(AWAITING) | LONG <= set(WRONG)
 
 
 @pytest.mark.parametrize("name", sorted({**WRONG, **NEVER_READY}))

@@ -159,8 +159,14 @@ def mail_failed(email: str, attempt: int, error: Exception, final: bool) -> None
 
 
 def send_with_smtplib(msg: EmailMessage) -> None:
-    with smtplib.SMTP(smtp_host(), smtp_port(), timeout=smtp_timeout()) as smtp:
+    smtp = smtplib.SMTP(smtp_host(), smtp_port(), timeout=smtp_timeout())
+    try:
         smtp.send_message(msg)
+    finally:  # the message is sent once the server took it: a failed QUIT after it is no failure
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
 
 
 async def send_with_aiosmtplib(msg: EmailMessage) -> None:
