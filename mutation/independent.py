@@ -294,6 +294,16 @@ def main(apps: list[str], only: list[str]) -> int:
         workdir = Path(tmp)
         node_tree = fastify_tree(workdir) if any(m.app == "fastify" for m in chosen) else None
         node_modules = node_tree / "node_modules" if node_tree else None
+        for app in sorted({m.app for m in chosen}):
+            here = workdir / f"{app}-pristine"
+            tree = copy_app(APPS[app], here / "app", node_modules if app == "fastify" else None)
+            pristine = check(APPS[app], tree, here)
+            if outcome(pristine) != "survived":
+                print(pristine["output"], file=sys.stderr)
+                print(f"{app}: the app itself does not pass the contract tier ({pristine['failed']}): "
+                      "its mutants would prove nothing", file=sys.stderr)
+                return 1
+            print(f"{app}: the app itself passes the contract tier ({pristine['seconds']:.0f} s)", flush=True)
         print(f"{len(chosen)} mutant(s) of the independent apps; killer: the contract tier", flush=True)
         rows = []
         for n, mutant in enumerate(chosen, 1):
