@@ -157,10 +157,13 @@ def wrong_apps(session: nox.Session) -> None:
 @nox.session
 def mutation(session: nox.Session) -> None:
     """Mutants of shared/ and the four apps against the contract tier: docs/mutation.md (`-- --sample`).
-    The mutants declared killed by a longer session's test (a durable one among them) meet that test."""
+    The mutants declared killed by a longer session's test (a durable one among them) meet that test;
+    then the independent apps' one-clause mutants (`-- --independent` alone)."""
     apt_install(session, BROKER, "the broker")
     install(session, *DURABLE)
     session.run("python", "-m", "mutation", *(session.posargs or ["--jobs", "2"]))
+    if not session.posargs:
+        session.run("python", "-m", "mutation", "--independent")
 
 
 @nox.session
