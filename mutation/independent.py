@@ -39,6 +39,7 @@ __all__ = [
     "App",
     "apply",
     "check",
+    "copy_app",
     "fastify_tree",
     "main",
     "make",
@@ -225,8 +226,16 @@ def check(app: App, tree: Path, workdir: Path, pytest_args: tuple[str, ...] = ()
     }
 
 
+#: What the suite's pre-flight says, with exit code 2, of an app whose `GET /health` never answers 200:
+#: the user is told the app fails clause 7 before any test runs.
+HEALTH_REFUSED = "GET /health answered"
+
+
 def outcome(result: dict[str, Any]) -> str:
     if result["exit"] == 1 and result["failed"]:
+        return "killed"
+    if result["exit"] == 2 and HEALTH_REFUSED in result["output"]:
+        result["failed"] = [{"test": "pre-flight (GET /health, exit 2)", "clause": "7"}]
         return "killed"
     if result["exit"] == 0 and not result["failed"]:
         return "survived"
