@@ -8,8 +8,9 @@
   (read from `conformance/expected.toml`, not from the page), its wrong probe, and its releases.
 - The address then holds the view: opened in another browser, it shows the same columns, rows,
   cells and open evidence.
-- The table fits its column at every width of `VIEWPORTS` (its width is reported), and at the
-  widest every column's header is on screen.
+- The table fits its column at every width of `VIEWPORTS` (its width is reported); at the
+  widest every column's header is on screen, and at the narrowest a property's name has a line of
+  its own above its values.
 """
 
 from __future__ import annotations
@@ -49,11 +50,14 @@ _WIDTHS = """() => {
   const table = document.getElementById('afw-m');
   const area = document.querySelector('.md-content') || table.parentElement;
   const heads = [...table.querySelectorAll('thead th[data-col]')].map(th => th.getBoundingClientRect().right);
+  const name = table.querySelector('tbody th[scope=row]').getBoundingClientRect();
+  const value = table.querySelector('tbody th[scope=row] ~ td').getBoundingClientRect();
   return {table: Math.round(table.getBoundingClientRect().width),
           column: Math.round(table.parentElement.clientWidth),
           content: Math.round(area.getBoundingClientRect().width),
           page: document.scrollingElement.scrollWidth, viewport: window.innerWidth,
-          rightmost: Math.round(Math.max(...heads))};
+          rightmost: Math.round(Math.max(...heads)), name: Math.round(name.width),
+          nameAbove: name.bottom <= value.top + 1};
 }"""
 
 
@@ -116,6 +120,11 @@ def check_matrix(
         if size == "desktop" and found["rightmost"] > width:
             problems.append(
                 f"matrix at {width} px: a column's header ends at {found['rightmost']} px, off screen"
+            )
+        if size == "phone" and not (found["nameAbove"] and found["name"] >= 0.9 * found["table"]):
+            problems.append(
+                f"matrix at {width} px: a property's name ({found['name']} px wide) is not on a line of its "
+                "own above its values"
             )
         context.close()
 

@@ -18,6 +18,7 @@
   const TITLES = new Map(DATA.columns.map((c) => [c.name, c.title]));
   const table = document.getElementById("afw-m");
   const form = document.getElementById("afw-filters");
+  const filters = document.getElementById("afw-filters-box");
   const dialog = document.getElementById("afw-evidence");
   const body = document.getElementById("afw-ev-body");
   let state = fresh();
@@ -276,7 +277,7 @@
     else if (dialog.open) dialog.close();
   }
 
-  form.hidden = false;
+  filters.hidden = false;
   form.addEventListener("submit", (event) => event.preventDefault());
   form.addEventListener("input", (event) => {
     fromForm(event);
@@ -306,4 +307,6 @@
     if (next) apply(next);
   });
   apply(decode(location.hash) || fresh());
+  // Open where there is room, or where the address chose a view; a phone shows the table first.
+  filters.open = window.matchMedia("(min-width: 45em)").matches || encode(Object.assign({}, state, { cell: "" })) !== "";
 })();
