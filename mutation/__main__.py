@@ -7,6 +7,7 @@
     python -m mutation --render        # the page again from the committed data
     python -m mutation --elsewhere     # only the killers of the mutants declared killed elsewhere
     python -m mutation --independent   # the independent apps' one-clause mutants (mutation/independent.py)
+    python -m mutation --independent --long   # their survivors again, with the suite's --long
 
 Each mutant is one cosmic-ray job: the file rewritten in a copy of the tree, then
 `python -m mutation.kill` runs the contract tier (fail fast, one framework, one server
@@ -142,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --independent: only this app's mutants (its rows of the data replaced)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="with --independent: only the mutant of this name (nothing written)")
+    parser.add_argument("--long", action="store_true",
+                        help="with --independent: run the survivors in the data again with the suite's "
+                        "--long (the checks that wait out clause 9's 30-s default)")
     parser.add_argument("--workdir", type=Path,
                         help="keep the trees and sessions here (default: a temporary one)")
     args = parser.parse_args(argv)
@@ -149,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.independent:
         from mutation import independent
 
-        return independent.main(args.app, args.only)
+        return independent.main(args.app, args.only, args.long)
     if args.render:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE.relative_to(REPO)} from {report.DATA.relative_to(REPO)}")
