@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", action="append", default=[], choices=["falcon", "fastify"],
                         help="with --independent: only this app's mutants (its rows of the data replaced)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="with --independent: only the mutant of this name (nothing written)")
+                        help="with --independent: only the mutant of this name (its row replaced)")
     parser.add_argument("--long", action="store_true",
                         help="with --independent: run the survivors in the data again with the suite's "
                         "--long (the checks that wait out clause 9's 30-s default)")

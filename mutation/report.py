@@ -209,8 +209,8 @@ def independent_section(independent: dict[str, Any]) -> list[str]:
     for r in independent["runs"]:
         minutes, seconds = divmod(r["seconds"], 60)
         versions = ", ".join(f"{k} {v}" for k, v in r["versions"].items())
-        long = r.get("what") == "survivors, with --long"
-        what = "the survivors again, with `--long`" if long else "every mutant"
+        what = {"survivors, with --long": "the survivors again, with `--long`",
+                "some": "some mutants again"}.get(r.get("what", "all"), "every mutant")
         out.append(f"- Run: {', '.join(r['apps'])}, {what} ({r['mutants']}), at commit `{r['commit']}`, "
                    f"in {minutes} min {seconds} s ({versions}).")
     out += ["", "| app | checked by | mutants | killed | of them only with `--long` | survived | kill rate |",
