@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import nox
 
@@ -39,6 +40,8 @@ LINT = nox.project.dependency_groups(PYPROJECT, "lint")
 GENERATORS = {"wrk": "wrk", "h2load": "nghttp2-client"}
 #: The durable apps' broker, from Debian's package; started by the project's code, never as a service.
 BROKER = {"redis-server": "redis-server"}
+#: The instruction tier's counter (callgrind, with vgdb to switch it on and dump), from Debian's package.
+VALGRIND = {"valgrind": "valgrind", "vgdb": "valgrind"}
 
 
 def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> None:
@@ -49,6 +52,20 @@ def apt_install(session: nox.Session, programs: dict[str, str], what: str) -> No
         session.run("apt-get", "update", "-qq", external=True)
         session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True,
                     env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
+def system_python(session: nox.Session) -> None:
+    """Debian's own `python3`, externally managed, with its `venv` module: tests/test_front_door.py
+    runs the README's first command with it, as a new user on Debian or Ubuntu would."""
+    if not os.path.exists("/etc/debian_version"):
+        return
+    python = "/usr/bin/python3"
+    probe = [python, "-c", "import ensurepip, venv"]
+    if not (os.path.exists(python) and subprocess.run(probe).returncode == 0):
+        session.log("installing Debian's python3 and its venv module")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", "python3", "python3-venv",
+                    external=True, env={"DEBIAN_FRONTEND": "noninteractive"})
 
 
 def install(session: nox.Session, *extra: str) -> None:
@@ -75,7 +92,9 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit tests of shared/, and the tests of the suite itself (wrong apps, docs freshness)."""
+    apt_install(session, VALGRIND, "valgrind")  # the instruction tier's quick run (test_bench_instructions)
     install(session, *DURABLE)  # the reliability checks' durable module imports redis-py
+    system_python(session)
     session.run("python", "-m", "pytest", "tests", "-n", "2", *session.posargs)
 
 
@@ -227,6 +246,15 @@ def bench(session: nox.Session) -> None:
     apt_install(session, {**GENERATORS, **BROKER}, "the load generators and the broker")
     install(session, *BENCH, *DURABLE)  # the durable apps' enqueue cost and delivery rate
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def instructions(session: nox.Session) -> None:
+    """Instructions per request under callgrind, every target, 2 runs: the stable tier of
+    docs/benchmarks.md (`-- --quick`, `-- --only PAIR`, `-- --baseline FILE`)."""
+    apt_install(session, VALGRIND, "valgrind")
+    install(session, *BENCH)
+    session.run("python", "-m", "bench.instructions", *session.posargs)
 
 
 @nox.session

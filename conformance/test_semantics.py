@@ -434,23 +434,21 @@ def _held_then_sigterm(probe: Live, gates: GateServer) -> tuple[str, float]:
     return rid, signalled
 
 
+#: The work a short task has left at SIGTERM: less than every bounded grace declared (hypercorn's
+#: 3 s, Quart's 5 s), more than none (granian's), and more than the second a loaded granian may
+#: take to exit, its loop running the lifespan shutdown meanwhile.
+SHORT_TASK = 2.0
+
+
 def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, check: Any) -> None:
-    """A task running at SIGTERM, released once the server shows it is shutting down: does it
-    finish before exit? The sign is an idle keep-alive connection closed by the server, which
-    both servers do when their shutdown begins."""
-    idle = Raw(fresh_probe)
-    try:
-        idle.send("GET", "/health")
-        assert idle.read_response() == 200
-        rid, _ = _held_then_sigterm(fresh_probe, gates)
-        try:
-            idle.read_response(timeout=DEADLINE)  # returns at EOF: the server closed it
-        except TimeoutError:
-            pass  # a server that keeps idle connections: released after the deadline
-    finally:
-        idle.close()
+    """A task with `SHORT_TASK` seconds of work left at SIGTERM (held at its gate, let go that long
+    after the signal, or once the process has exited if sooner): does it finish before the exit?
+    Not a race: a server that gives running tasks no time has ended them by then."""
+    rid, _ = _held_then_sigterm(fresh_probe, gates)
+    code = fresh_probe.own().wait(SHORT_TASK)  # at the exit, or SHORT_TASK after the signal
     gates.release(f"{rid}.0")
-    code = fresh_probe.own().wait(DEADLINE)  # a released task lets a server exit in well under a second
+    if code is None:
+        code = fresh_probe.own().wait(DEADLINE)  # a released task lets a server exit in well under a second
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 
