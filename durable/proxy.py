@@ -1,10 +1,14 @@
 """A gate in front of Redis: a TCP proxy that, while held, keeps the bytes clients send.
 
 `cut()` closes every connection and refuses new ones (a broker that is down) until
-`restore()`. `hold()` makes every byte from a client wait in the proxy (the client's command has left
-it and gets no answer, as with a broker that stalls); `wait_held()` returns once some
-have arrived; `release()` forwards them and lets traffic flow again. Nothing here sleeps:
-the test decides when the broker answers.
+`restore()`. `blackhole()` makes it a broker that accepts and never answers (a hung Redis, a
+network partition): new connections are accepted and every byte from a client, on them or
+on a connection already open, is read and dropped, until `restore()`, which closes the
+connections whose bytes were dropped; `wait_swallowed()` returns once some were. `hold()`
+makes every byte from a client wait in the proxy (the client's command has left it and gets
+no answer, as with a broker that stalls); `wait_held()` returns once some have arrived;
+`release()` forwards them and lets traffic flow again. Nothing here sleeps: the test
+decides when the broker answers.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ class BrokerGate:
         self._waiting = 0
         self._open = True
         self._cut = False
+        self._blackhole = False
+        #: Chunks of client bytes dropped by the black hole, and the connections they came on.
+        self.swallowed = 0
+        self._desynced: list[socket.socket] = []
         self._conns: list[socket.socket] = []
         threading.Thread(target=self._accept, name="broker-gate", daemon=True).start()
 
@@ -39,6 +47,11 @@ class BrokerGate:
                 return
             if self._cut:
                 client.close()
+                continue
+            if self._blackhole:  # accepted, never connected upstream, never answered
+                with self._cond:
+                    self._conns.append(client)
+                threading.Thread(target=self._swallow, args=(client,), daemon=True).start()
                 continue
             try:
                 server = socket.create_connection(self.upstream)
@@ -59,6 +72,9 @@ class BrokerGate:
                     return
                 if not data:
                     return
+                if gated and self._blackhole:
+                    self._drop(src)
+                    continue
                 if gated:
                     with self._cond:
                         if self._held:
@@ -71,6 +87,35 @@ class BrokerGate:
                 except OSError:
                     return
 
+    def _swallow(self, client: socket.socket) -> None:
+        with client:
+            while True:
+                try:
+                    data = client.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self._drop(client)
+
+    def _drop(self, conn: socket.socket) -> None:
+        with self._cond:
+            self.swallowed += 1
+            if conn not in self._desynced:
+                self._desynced.append(conn)
+            self._cond.notify_all()
+
+    def blackhole(self) -> None:
+        with self._cond:
+            self._blackhole = True
+
+    def wait_swallowed(self, count: int = 1, timeout: float = 15.0) -> None:
+        """Until the black hole has dropped `count` chunks of client bytes in all."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.swallowed >= count, timeout):
+                raise TimeoutError(f"the black hole took {self.swallowed} of {count} chunk(s) "
+                                   f"in {timeout:g} s")
+
     def cut(self) -> None:
         with self._cond:
             self._cut = True
@@ -82,8 +127,17 @@ class BrokerGate:
             self._conns.clear()
 
     def restore(self) -> None:
+        """The broker answers again. A connection whose bytes the black hole dropped is closed:
+        the replies on it would no longer match its commands."""
         with self._cond:
             self._cut = False
+            self._blackhole = False
+            for conn in self._desynced:
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self._desynced.clear()
 
     def hold(self) -> None:
         with self._cond:

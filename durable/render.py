@@ -2,18 +2,26 @@
 
 Each framework's step from in-process to durable is the unified diff between its two apps,
 so the page cannot drift from the code; tests/test_durable_docs.py fails when the
-committed page or README block is not what the apps render to. Nothing here imports Celery.
+committed page or README block is not what the apps render to. What a deploy must configure
+comes from durable/deploy.toml, the measured stops from docs/reliability/reliability.json.
+Nothing here imports Celery.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
+import tomllib
+from typing import Any
 
+from shared.mailer import SmtpSettings
 from shared.servers import FRAMEWORKS, REPO
 
-__all__ = ["PAGE", "README_BLOCK", "diff", "page", "with_diff"]
+__all__ = ["DEPLOY", "PAGE", "README_BLOCK", "diff", "longest_delivery", "page", "stopping", "with_diff"]
 
 PAGE = REPO / "docs" / "durable.md"
+DEPLOY = REPO / "durable" / "deploy.toml"
+RELIABILITY = REPO / "docs" / "reliability" / "reliability.json"
 README_BLOCK = ("<!-- durable:diff -->", "<!-- /durable:diff -->")
 PROSE = """\
 # From in-process to durable: the same spec on Celery and Redis
@@ -41,7 +49,10 @@ the user (the clauses are [SPEC.md](../shared/SPEC.md)'s 12 to 17):
   notification's idempotency key, and skipped when found done, so a redelivery does not
   send twice. A round of SMTP attempts that ends on a temporary failure is retried later.
 - **Nothing lost by SIGKILL** of the web server, the worker mid-delivery or Redis:
-  [reliability.md](reliability.md#durable-the-same-apps-on-celery-and-redis).
+  [reliability.md](reliability.md#durable-the-same-apps-on-celery-and-redis); **nor
+  lost or sent twice by SIGTERM**, however it reaches the worker, given the grace
+  [below](#stopping-a-worker).
+- **A broker that hangs** is answered `503` within seconds, as one that is down.
 
 Where the durable apps differ from the in-process ones, declared in
 [durable/expected.toml](../durable/expected.toml) and checked by the test named:
@@ -72,8 +83,64 @@ def diff(framework: str) -> str:
     return "\n".join(["```diff", *lines, "```"])
 
 
+def longest_delivery(settings: SmtpSettings | None = None) -> tuple[float, str]:
+    """How long one delivery can take when the SMTP server stalls once in each attempt (each wait
+    on it has the time-out), with the arithmetic, from clause 9's defaults."""
+    s = settings or SmtpSettings()
+    delays = list(s.delays())
+    total = s.attempts * s.timeout + sum(delays)
+    return total, f"{s.attempts} x {s.timeout:g} s + {' + '.join(f'{d:g}' for d in delays)} s"
+
+
+def _measured(row: str) -> str:
+    """The committed SIGTERM rows of one stop, over the pairs measured."""
+    if not RELIABILITY.exists():
+        return "not measured"
+    rows = json.loads(RELIABILITY.read_text(encoding="utf-8"))["rows"]
+    lost = [r["observed"] for r in rows if r["property"] == f"durable_sigterm_{row}_in_flight_lost"]
+    dup = [r["observed"] for r in rows if r["property"] == f"durable_sigterm_{row}_duplicates"]
+    if not lost or len(lost) != len(dup):
+        return "not in the committed data"
+    return f"{' or '.join(sorted(set(map(str, lost))))} lost, {' or '.join(sorted(set(map(str, dup))))} " \
+           f"duplicated ({len(lost)} pairs)"
+
+
+def stopping() -> str:
+    """What each way of running a worker sends it, and what to configure (durable/deploy.toml)."""
+    ways: dict[str, dict[str, Any]] = tomllib.loads(DEPLOY.read_text(encoding="utf-8"))
+    bound, sum_text = longest_delivery()
+    rows = ["| way of running | SIGTERM goes to | that stop, measured | default grace before SIGKILL | "
+            "configure |", "|---|---|---|---|---|"]
+    for way in ways.values():
+        short = " (shorter than a delivery can take)" if way["grace_s"] < bound else ""
+        rows.append(f"| {way['name']} | {way['sigterm_to']} ([source]({way['source']})) | "
+                    f"{_measured(way['row'])} | {way['grace_s']:g} s{short}: {way['grace_setting']} "
+                    f"([source]({way['grace_source']})) | {way['configure']} |")
+    return "\n".join([
+        "## Stopping a worker",
+        "",
+        "A stop is not a crash (clause 15): SIGTERM to the worker, to its main process or to every "
+        "process of it at once, lets each delivery under way finish, done-mark included (a pool "
+        "process ignores SIGTERM while it delivers: `finish_before_sigterm` in "
+        "[durable/tasks.py](../durable/tasks.py)), and leaves the rest in Redis for the next "
+        "worker ([reliability.md](reliability.md#sigterm-a-deploys-stop)). What no code can outlast "
+        "is the SIGKILL at the end of the stop's grace: a delivery it cuts is a crash's, handed out "
+        "again after `AFTERWARD_VISIBILITY_TIMEOUT` (3600 s by default) and sent twice if it was cut "
+        "between the SMTP server's `250` and the mark. So give the worker longer than a delivery can "
+        "take. The SMTP time-out applies to each wait on the server, so one that stalls once in each "
+        "attempt holds a delivery for `AFTERWARD_SMTP_ATTEMPTS` x `AFTERWARD_SMTP_TIMEOUT` plus the "
+        f"backoffs: {bound:g} s with clause 9's defaults ({sum_text}). Raise the grace above it, or "
+        "lower `AFTERWARD_SMTP_TIMEOUT`:",
+        "",
+        *rows,
+        "",
+        *(f"- **{way['name']}**: {' '.join(way['why'].split())}" for way in ways.values()),
+        "",
+    ])
+
+
 def page() -> str:
-    parts = [PROSE.replace("{table}", table())]
+    parts = [PROSE.replace("{table}", table()), stopping()]
     for name in FRAMEWORKS:
         parts += [f"## {name}", "", diff(name), ""]
     return "\n".join(parts)

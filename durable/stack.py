@@ -8,10 +8,13 @@ each framework's durable twin.
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from durable.redis_server import RedisServer
 from durable.tasks import BROKER_ENV
@@ -19,10 +22,14 @@ from durable.worker import Worker
 from shared.recorder import EVENTS_ENV
 from shared.servers import FRAMEWORKS, LiveServer
 
-__all__ = ["DURABLE_APPS", "DurableServer", "Stack", "durable_app"]
+__all__ = ["DURABLE_APPS", "QUEUE", "UNACKED", "DurableServer", "Stack", "durable_app"]
 
 #: Framework name -> import string of its durable app, beside the in-process one.
 DURABLE_APPS = {name: record.durable_app for name, record in FRAMEWORKS.items()}
+
+
+#: The queue and the delivered-but-unacknowledged messages, as kombu keeps them in Redis.
+QUEUE, UNACKED = "celery", "unacked"
 
 
 def durable_app(framework: str) -> str:
@@ -120,6 +127,45 @@ class Stack:
                                  workers=lambda: self.running).start()
         self.webs.append(self.web)
         return self.web
+
+    def sigterm_worker(self, group: bool) -> Worker:
+        """SIGTERM to the first worker's main process, or to its whole process group, as systemd
+        does by default; returns once it has been taken: the main process has begun its warm
+        shutdown, and no pool process still has it pending (each has ignored it, run its handler
+        or exited). The worker is then the caller's to wait for (`replace_worker`)."""
+        worker = self.running[0]
+        assert worker.proc is not None
+        pool = [pid for pid in worker.pids() if pid != worker.proc.pid]
+        worker.signal(signal.SIGTERM, group=group)
+        worker.wait_logged("Warm shutdown", timeout=30)
+        worker.wait_settled(signal.SIGTERM, pool)
+        return worker
+
+    def replace_worker(self, worker: Worker, timeout: float = 60.0) -> Worker:
+        """Once `worker` has exited (within `timeout` s, or it is killed and this fails), a new one."""
+        code = worker.wait(timeout)
+        worker.stop()
+        self.running.remove(worker)
+        if code is None:
+            raise TimeoutError(f"the worker did not exit within {timeout:g} s of its stop:\n"
+                               f"{worker.log_tail()}")
+        return self.start_worker(f"{worker.name}-next")
+
+    def wait_drained(self, timeout: float) -> None:
+        """Until the broker holds no message: none queued, none delivered but unacknowledged (with
+        `task_acks_late`, every task handed out has run)."""
+        assert self.redis is not None
+        client = redis.Redis.from_url(self.redis.url)
+        deadline = time.monotonic() + timeout
+        try:
+            while client.llen(QUEUE) or client.hlen(UNACKED):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the broker still holds {client.llen(QUEUE)} queued and "
+                                       f"{client.hlen(UNACKED)} unacknowledged message(s) "
+                                       f"after {timeout:g} s")
+                time.sleep(0.1)  # polling for a state that must come
+        finally:
+            client.close()
 
     def kill_workers(self) -> None:
         for worker in self.running:

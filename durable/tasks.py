@@ -8,24 +8,29 @@ pool process died (`task_reject_on_worker_lost`), after `AFTERWARD_VISIBILITY_TI
 seconds (default 3600, Celery's) when the whole worker did. At least once, so a task can
 run twice; its key (the task id, which the web app sets and every redelivery keeps) is
 marked in Redis once a step is done and checked before the step runs, so a redelivery
-neither logs nor sends again what already went out.
+neither logs nor sends again what already went out. A stop is not a crash: a pool process
+that gets SIGTERM mid-delivery finishes it, mark included, before the worker stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import redis
-from celery import Celery
+from celery import Celery, Task
+from celery.signals import worker_process_init
 from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from shared.logwriter import write_log
 from shared.mailer import Outcome, write_notification, write_notification_async
 
-__all__ = ["BROKER_ENV", "BROKER_UNAVAILABLE", "SETTINGS", "BrokerUnavailable", "broker_url", "celery_app",
-           "done_key", "notify", "unavailable_body"]
+__all__ = ["BROKER_ENV", "BROKER_TIMEOUT", "BROKER_UNAVAILABLE", "HUNG_BROKER_WAITS", "PUBLISH_TRIES",
+           "ROUNDS", "SETTINGS", "BrokerUnavailable", "answer_bound", "broker_url", "celery_app", "deliver",
+           "done_key", "finish_before_sigterm", "notify", "unavailable_body"]
 
 BROKER_ENV = "AFTERWARD_BROKER_URL"
 #: Rounds of the sender's attempts (clause 9's AFTERWARD_SMTP_ATTEMPTS each) before a
@@ -52,6 +57,24 @@ def _seconds(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
 
+#: Seconds the broker has to accept a connection, and then to answer each command (clause 14).
+BROKER_TIMEOUT = _seconds("AFTERWARD_BROKER_TIMEOUT", 2)
+#: A publish's tries: the first and one more, on a fresh connection (a broker restarted since the
+#: pooled one was made answers the second).
+PUBLISH_TRIES = 2
+#: The replies a publish waits for from a broker that accepts and never answers: its command's,
+#: then one for each of kombu's two attempts at a new connection (`Connection.ensure` makes at
+#: least two; a new Redis channel pings the broker).
+HUNG_BROKER_WAITS = 3
+
+
+def answer_bound(timeout: float = BROKER_TIMEOUT) -> float:
+    """The longest a request waits for a broker that accepts and never answers before its 503: the
+    replies it waits for, and one time-out more for all else (the handler, the thread, kombu's
+    0.2-s step between attempts)."""
+    return (HUNG_BROKER_WAITS + 1) * timeout
+
+
 #: The app's settings: acknowledged late, redelivered when a worker dies, answered fast when down.
 SETTINGS = dict(
     task_acks_late=True,
@@ -66,12 +89,13 @@ SETTINGS = dict(
         # Sweep for messages whose worker died every second rather than every 100 s.
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
-        # A request that finds the broker down is answered within seconds, not retried for long.
-        "socket_connect_timeout": _seconds("AFTERWARD_BROKER_TIMEOUT", 2),
-        "socket_timeout": _seconds("AFTERWARD_BROKER_TIMEOUT", 2) + 8,
+        # A request that finds the broker down, or hung, is answered within seconds: each connect,
+        # and each reply, is waited for this long (kombu waits forever for a reply by default).
+        "socket_connect_timeout": BROKER_TIMEOUT,
+        "socket_timeout": BROKER_TIMEOUT,
     },
-    broker_connection_timeout=_seconds("AFTERWARD_BROKER_TIMEOUT", 2),
-    task_publish_retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+    broker_connection_timeout=BROKER_TIMEOUT,
+    task_publish_retry_policy={"max_retries": PUBLISH_TRIES - 1, "interval_start": 0, "interval_step": 0.2},
 )
 celery_app = Celery("afterward", broker=broker_url())
 celery_app.conf.update(SETTINGS)
@@ -101,18 +125,58 @@ def _once(key: str, step: str, run: Callable[[], Outcome | None]) -> Outcome | N
     return outcome
 
 
-# shared=False: this app's task only (a shared task joins every app made in the process, such as
-# a wrong worker's, where two tasks of one name would be registered in a set's order).
-@celery_app.task(name="afterward.notify", bind=True, max_retries=ROUNDS - 1, shared=False)
-def notify(self, email: str, sender: str, log: str | None = None) -> None:
-    """Clause 2 then clause 3: the log line (when there is one), then the e-mail. A round of
-    attempts that ended on a temporary failure is retried as a new message, later."""
-    key = self.request.id
+#: Set in each prefork pool process as it starts (`worker_process_init`): only there does a task
+#: run in a process of its own, whose SIGTERM the worker's main process does not handle.
+_pool_process = False
+
+
+@worker_process_init.connect
+def _in_pool_process(**_: object) -> None:
+    global _pool_process
+    _pool_process = True
+
+
+@contextmanager
+def finish_before_sigterm() -> Iterator[None]:
+    """In a pool process, SIGTERM is ignored while the block runs (a delivery: the send, then its
+    done-mark), and the process's own handling comes back after it.
+
+    Celery resets SIGTERM in its pool processes (`WORKER_SIGRESET`), and billiard then makes it
+    raise `SystemExit` wherever the process is. Whoever signals the whole worker (systemd's
+    default `KillMode=control-group`, `kill` of its process group) thus stopped a delivery
+    between the SMTP server's `250` and the done-mark, and the message, requeued as its
+    process's job was lost, was sent again. Ignored here, the signal leaves the process to the
+    worker's main process, whose warm shutdown waits for the running tasks and then closes the
+    pool (Celery's cold shutdown too, once the task is done)."""
+    if not _pool_process:  # the main process (`--pool solo`) keeps its own shutdown handler
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def deliver(task: Task, email: str, sender: str, log: str | None) -> None:
+    """Clause 2 then clause 3: the log line (when there is one), then the e-mail, each skipped when
+    its done-mark says a delivery of this same task ran it. A round of attempts that ended on a
+    temporary failure is retried as a new message, later."""
+    key = task.request.id
     if log:
         _once(key, "log", lambda: write_log(log))
     if sender == "async":  # the `async def` sender, on an event loop of this call's own
         outcome = _once(key, "mail", lambda: asyncio.run(write_notification_async(email)))
     else:
         outcome = _once(key, "mail", lambda: write_notification(email))
-    if outcome == "temporary" and self.request.retries < ROUNDS - 1:
-        raise self.retry(countdown=min(2 ** self.request.retries, 30))
+    if outcome == "temporary" and task.request.retries < ROUNDS - 1:
+        raise task.retry(countdown=min(2 ** task.request.retries, 30))
+
+
+# shared=False: this app's task only (a shared task joins every app made in the process, such as
+# a wrong worker's, where two tasks of one name would be registered in a set's order).
+@celery_app.task(name="afterward.notify", bind=True, max_retries=ROUNDS - 1, shared=False)
+def notify(self: Task, email: str, sender: str, log: str | None = None) -> None:
+    """The delivery, which a SIGTERM to this pool process does not cut short."""
+    with finish_before_sigterm():
+        deliver(self, email, sender, log)

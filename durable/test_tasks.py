@@ -96,7 +96,7 @@ def test_each_worker_app_runs_its_own_task() -> None:
     """The wrong worker's app imports the right one's module: each app must still register its
     own `afterward.notify` (a shared task would join both apps, the last one registered winning)."""
     from durable import tasks
-    from durable.wrong_apps import forgetful_tasks
+    from durable.wrong_apps import forgetful_tasks, interruptible_tasks
 
-    for module in (tasks, forgetful_tasks):
+    for module in (tasks, forgetful_tasks, interruptible_tasks):
         assert module.celery_app.tasks["afterward.notify"].run.__module__ == module.__name__

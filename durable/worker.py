@@ -2,11 +2,15 @@
 
 The worker is a process group of its own (the main process and its prefork pool), so a
 SIGKILL reaches the pool processes mid-delivery too, and nothing this code did not start.
-Ready when its log says so (Celery prints `ready.` once it consumes).
+A SIGTERM goes to the main process (as a container runtime sends it to PID 1) or to the
+whole group (as systemd's default `KillMode=control-group` does). Ready when its log says
+so (Celery prints `ready.` once it consumes).
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import os
 import signal
 import subprocess
@@ -21,6 +25,16 @@ from shared.servers import REPO, process_tree
 __all__ = ["Worker"]
 
 
+def _pending(pid: int) -> int:
+    """The signals pending for `pid` (its threads' and its own), 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    masks = [line.split()[1] for line in status.splitlines() if line.startswith(("SigPnd:", "ShdPnd:"))]
+    return functools.reduce(operator.or_, (int(m, 16) for m in masks), 0)
+
+
 class Worker:
     def __init__(self, env: Mapping[str, str], log_path: Path, concurrency: int = 4,
                  ready_timeout: float = 60.0, name: str = "w1", app: str = "durable.tasks",
@@ -33,6 +47,7 @@ class Worker:
         self.ready_timeout = ready_timeout
         self.name = name
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's lines begin in the log
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "prefork",
@@ -43,24 +58,60 @@ class Worker:
         env = {**{k: v for k, v in os.environ.items() if k not in self.unset}, **self.env,
                "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as out:
             self.proc = subprocess.Popen(self.command(), env=env, cwd=REPO, stdout=out,
                                          stderr=subprocess.STDOUT, start_new_session=True)
         reaper.watch(self.proc.pid)  # stopped even if this process dies first
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
+        try:
+            self.wait_logged(" ready.", self.ready_timeout)
+        except RuntimeError:
+            self.kill()
+            raise
+        return self
+
+    def wait_logged(self, text: str, timeout: float) -> None:
+        """Until this run's log has `text` (Celery's ` ready.`, `Warm shutdown`), polled."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while text.encode() not in self.log_path.read_bytes()[self._log_start:]:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the worker exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if b" ready." in self.log_path.read_bytes()[start:]:
-                return self
-            time.sleep(0.05)  # readiness polling
-        self.kill()
-        raise RuntimeError(f"the worker was not ready within {self.ready_timeout:g} s:\n{self.log_tail()}")
+                raise RuntimeError(f"the worker exited with {self.proc.returncode} before it logged "
+                                   f"{text!r}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not log {text!r} within {timeout:g} s:\n"
+                                   f"{self.log_tail()}")
+            time.sleep(0.05)  # polling for a line that must come
 
     def pids(self) -> list[int]:
         """The worker's main process and its descendants (the prefork pool's processes)."""
         return [] if self.proc is None else process_tree(self.proc.pid)
+
+    def signal(self, sig: int, group: bool = False) -> None:
+        """`sig` to the main process, or to every process of the worker at once; no waiting."""
+        assert self.proc is not None
+        if group:
+            os.killpg(self.proc.pid, sig)
+        else:
+            self.proc.send_signal(sig)
+
+    def wait_settled(self, sig: int, pids: Sequence[int], timeout: float = 10.0) -> None:
+        """Until `sig` is pending in none of `pids`: each has exited, ignored it or run its handler
+        (/proc/PID/status, whose `SigPnd` and `ShdPnd` masks hold bit `sig - 1` meanwhile)."""
+        bit = 1 << (sig - 1)
+        deadline = time.monotonic() + timeout
+        while any(_pending(pid) & bit for pid in pids):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"signal {sig} still pending in the worker after {timeout:g} s")
+            time.sleep(0.01)  # polling for a state that must come
+
+    def wait(self, timeout: float) -> int | None:
+        """The main process's exit code, or None if it is still running after `timeout` s."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

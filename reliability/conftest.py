@@ -6,6 +6,10 @@ from shared.servers import FRAMEWORKS, SERVERS
 #: The quick run's one durable SIGKILL case (the full run has three per pair): the worker
 #: killed mid-delivery, which only redelivery can save.
 QUICK_DURABLE = "worker"
+#: The durable rows: the full run has them all on every pair; the quick run has the case above
+#: (the SIGTERM and hung-broker checks run in `durable_quick`, on one pair).
+DURABLE_TESTS = ("test_durable_sigkill_loses_nothing", "test_durable_sigterm_loses_nothing",
+                 "test_durable_hung_broker_is_answered_503_within_the_bound")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -17,13 +21,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    durable = [i for i in items if getattr(i, "originalname", "") == "test_durable_sigkill_loses_nothing"]
+    durable = [i for i in items if getattr(i, "originalname", "") in DURABLE_TESTS]
     if config.getoption("--app"):  # an app of the user's own has no durable twin here
         keep = []
     elif FULL:
         keep = durable
     else:
-        keep = [i for i in durable if i.callspec.params["target"] == QUICK_DURABLE][:1]  # type: ignore
+        keep = [i for i in durable if getattr(i, "originalname", "") == DURABLE_TESTS[0]
+                and i.callspec.params["target"] == QUICK_DURABLE][:1]  # type: ignore
     # The default SMTP time-out is a 30-s wait per pair: the quick run has it on the first pair only.
     slow = [i for i in items if getattr(i, "originalname", "") == "test_default_time_out_is_30_s"]
     keep += slow if FULL else slow[:1]

@@ -29,7 +29,7 @@ NOTES = Path(__file__).with_name("notes.md")
 KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_half_growth_kib", "limit_kib",
         "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
         "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted",
-        "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds")
+        "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds", "mid_send_at_stop")
 ROW = ("framework", "server", "property", "expected", "observed", "passed")
 
 Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -190,6 +190,10 @@ def _merged(run: dict[str, Any], durable: bool) -> list[Any]:
 
 
 DURABLE_TARGETS = {"web": "the web server", "worker": "the worker, mid-delivery", "redis": "Redis"}
+#: SIGTERM's targets: who a way of running the worker signals (docs/durable.md says which is which).
+SIGTERM_TARGETS = {"web": "the web server", "worker": "the worker's main process",
+                   "worker_group": "every worker process",
+                   "worker_group_celery_defaults": "every worker process, Celery's own pool handling"}
 
 
 def _durable(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> list[str]:
@@ -224,6 +228,78 @@ def _durable(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> 
         "",
         *_table(["pair", *(f"SIGKILL of {what}" for what in DURABLE_TARGETS.values())],
                 [[f"{f}-{s}", *(cell((f, s), t) for t in DURABLE_TARGETS)] for f, s in have]),
+        *_durable_sigterm(cells, pairs),
+        *_hung_broker(cells, pairs),
+    ]
+
+
+def _durable_sigterm(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
+    """The durable apps' SIGTERM rows, when the data has them."""
+    have = [p for p in pairs if any(name.startswith("durable_sigterm_") for name in cells[p])]
+    if not have:
+        return []
+
+    def cell(p: tuple[str, str], target: str) -> str:
+        lost = cells[p].get(f"durable_sigterm_{target}_in_flight_lost")
+        dup = cells[p].get(f"durable_sigterm_{target}_duplicates")
+        if lost is None or dup is None:
+            return "-"
+        return f"{lost['observed']} lost, {dup['observed']} duplicated"
+
+    rows = [r for p in have for name, r in cells[p].items() if name.startswith("durable_sigterm_")]
+    held = uniform([r["mid_send_at_stop"] for r in rows if "mid_send_at_stop" in r])
+    defaults = [r["observed"] for p in have
+                if (r := cells[p].get("durable_sigterm_worker_group_celery_defaults_duplicates"))]
+    return [
+        "### SIGTERM: a deploy's stop",
+        "",
+        f"The same cases with SIGTERM in place of SIGKILL, sent while the worker's {held} pool processes are "
+        "mid-send and the rest wait in Redis, and taken (the worker's main process has begun its warm "
+        "shutdown, no pool process still has the signal pending) before the e-mails are let through; the "
+        "process is started again once it has exited, and the visibility time-out is left at its default. "
+        "The worker's main process is what a container runtime and Kubernetes signal (PID 1); every worker "
+        "process at once is what systemd signals by default (`KillMode=control-group`). The shipped task "
+        "ignores SIGTERM in a pool process while it delivers (`finish_before_sigterm`, durable/tasks.py), "
+        "so its deliveries finish, done-mark included, and the warm shutdown waits for them. The last "
+        "column is the task as Celery runs it by default (durable/wrong_apps/interruptible_tasks.py): a "
+        "pool process that gets SIGTERM raises `SystemExit` where it is, the SMTP server's `250` then "
+        "comes with no done-mark written after it, and the message, requeued as a lost job, is sent "
+        f"again: {uniform(defaults) if defaults else '-'} duplicated per pair, one for each delivery "
+        "under way, and nothing lost."
+        " [docs/durable.md](durable.md#stopping-a-worker) says what each way of running a worker needs.",
+        "",
+        *_table(["pair", *(f"SIGTERM to {what}" for what in SIGTERM_TARGETS.values())],
+                [[f"{f}-{s}", *(cell((f, s), t) for t in SIGTERM_TARGETS)] for f, s in have]),
+    ]
+
+
+def _hung_broker(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
+    """The hung broker's rows (a broker that accepts and never answers), when the data has them."""
+    cases = {"new": "a new connection", "open": "the connection the app holds"}
+    have = [p for p in pairs if any(f"durable_hung_broker_{c}" in cells[p] for c in cases)]
+    if not have:
+        return []
+    rows = [r for p in have for c in cases if (r := cells[p].get(f"durable_hung_broker_{c}"))]
+    seconds = [r["seconds"] for r in rows]
+
+    def cell(p: tuple[str, str], case: str) -> str:
+        r = cells[p].get(f"durable_hung_broker_{case}")
+        return "-" if r is None else f"{r['observed']} ({r['seconds']:.2f} s)"
+
+    return [
+        "### A broker that hangs",
+        "",
+        "A proxy in front of Redis accepts connections and reads every byte the web app sends, and "
+        "answers nothing (a hung Redis, a network partition), on a new connection or on the one a first "
+        "notification left the app holding. Each answer is timed against the bound clause 14 states "
+        f"({uniform([r['bound'] for r in rows])} s: four times `AFTERWARD_BROKER_TIMEOUT`, for the replies "
+        "the publish waits for, its command's and one for each of kombu's two attempts at a new "
+        "connection, and one more for all else); `GET /health` is asked while the enqueue waits; then the "
+        "broker comes back and a later notification goes through. Over all pairs the `503` came after "
+        f"{min(seconds):.2f} to {max(seconds):.2f} s.",
+        "",
+        *_table(["pair", *(f"hung broker, {what}" for what in cases.values())],
+                [[f"{f}-{s}", *(cell((f, s), c) for c in cases)] for f, s in have]),
     ]
 
 

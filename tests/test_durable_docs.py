@@ -34,3 +34,37 @@ def test_every_durable_column_cell_names_a_semantics_property() -> None:
 
     named = {name for p in properties().values() for name in p.get("semantics", {})}
     assert named and named <= set(semantics()), sorted(named - set(semantics()))
+
+
+def test_the_longest_delivery_is_clause_9s_defaults_added_up() -> None:
+    """Every attempt stalled to its time-out, and every backoff between them."""
+    from durable.render import longest_delivery
+    from shared.mailer import SmtpSettings
+
+    assert longest_delivery(SmtpSettings(timeout=10.0, attempts=3, backoff=0.5)) == (
+        3 * 10.0 + 0.5 + 1.0, "3 x 10 s + 0.5 + 1 s")
+
+
+def test_a_way_of_running_with_a_short_grace_is_told_so(tmp_path, monkeypatch) -> None:
+    """The stopping section is a view of durable/deploy.toml: a grace under the longest delivery is
+    flagged, one above it is not, and every row names the measured stop it is."""
+    from durable import render
+
+    ways = (REPO / "durable" / "deploy.toml").read_text()
+    (tmp_path / "deploy.toml").write_text(ways.replace("grace_s = 90", "grace_s = 600"))
+    monkeypatch.setattr(render, "DEPLOY", tmp_path / "deploy.toml")
+    rows = {line.split(" | ")[0]: line for line in render.stopping().splitlines() if line.startswith("| ")}
+    assert "600 s: " in rows["| systemd (a service unit)"]
+    assert "10 s (shorter than a delivery can take)" in rows["| a container (`docker stop`, Compose)"]
+    assert "30 s (shorter than a delivery can take)" in rows["| Kubernetes (a pod)"]
+
+
+def test_every_way_of_running_names_a_measured_stop_and_its_sources() -> None:
+    import tomllib
+
+    from reliability.test_durable import SIGTERM_TARGETS
+
+    for name, way in tomllib.loads((REPO / "durable" / "deploy.toml").read_text()).items():
+        assert way["row"] in SIGTERM_TARGETS, name
+        for key in ("source", "grace_source"):
+            assert way[key].startswith("https://github.com/") and "/blob/v" in way[key], (name, key)

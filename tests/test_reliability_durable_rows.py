@@ -30,3 +30,36 @@ def test_a_page_without_durable_rows_has_no_durable_section() -> None:
     changed = copy.deepcopy(data())
     changed["rows"] = [r for r in changed["rows"] if not r["property"].startswith("durable_")]
     assert "## Durable" not in render(changed)
+
+
+def with_rows(base: dict, pair: tuple[str, str], rows: dict[str, dict]) -> dict:
+    """The committed data with `rows` (property -> row fields) added for one pair."""
+    changed = copy.deepcopy(base)
+    for prop, fields in rows.items():
+        changed["rows"].append({"framework": pair[0], "server": pair[1], "property": prop, "passed": True,
+                                **fields})
+    return changed
+
+
+def test_the_sigterm_table_follows_the_data() -> None:
+    """A SIGTERM row in the data is a cell of its pair's line, in its target's column."""
+    targets = ("web", "worker", "worker_group", "worker_group_celery_defaults")
+    rows = {}
+    for n, target in enumerate(targets):
+        rows[f"durable_sigterm_{target}_in_flight_lost"] = {"expected": "0/20", "observed": "0/20",
+                                                           "mid_send_at_stop": 4}
+        rows[f"durable_sigterm_{target}_duplicates"] = {"expected": n, "observed": n}
+    page = render(with_rows(data(), ("starlette", "granian"), rows))
+    (line,) = [line for line in page.splitlines() if line.startswith("| starlette-granian |")
+               and "duplicated" in line]
+    assert line == ("| starlette-granian | 0/20 lost, 0 duplicated | 0/20 lost, 1 duplicated | "
+                    "0/20 lost, 2 duplicated | 0/20 lost, 3 duplicated |")
+    assert "3 duplicated per pair" in page
+
+
+def test_the_hung_broker_table_follows_the_data() -> None:
+    rows = {f"durable_hung_broker_{case}": {"expected": "e", "observed": f"o-{case}", "seconds": s, "bound": 8}
+            for case, s in (("new", 4.25), ("open", 4.5))}
+    page = render(with_rows(data(), ("litestar", "uvicorn-std"), rows))
+    assert "| litestar-uvicorn-std | o-new (4.25 s) | o-open (4.50 s) |" in page.splitlines()
+    assert "came after 4.25 to 4.50 s" in page
