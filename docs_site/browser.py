@@ -107,7 +107,7 @@ _SIDEWAYS = """() => {
   const root = document.scrollingElement;
   if (root.scrollWidth > window.innerWidth + 1) out.push(`the page is ${root.scrollWidth} px wide`);
   for (const el of document.querySelectorAll('body *')) {
-    if (el.closest('pre') || !(el.matches('table') || el.querySelector('table'))) continue;
+    if (el.closest('pre, .highlight') || !(el.matches('table') || el.querySelector('table'))) continue;
     if (!['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) continue;
     if (el.scrollWidth > el.clientWidth + 1) {
       out.push(`a table scrolls: ${el.scrollWidth} px in ${el.clientWidth}`);
@@ -118,7 +118,8 @@ _SIDEWAYS = """() => {
 
 
 def sideways(page: object) -> list[str]:
-    """What scrolls sideways on the page: the page itself, or a box holding a table (not a code block)."""
+    """What scrolls sideways on the page: the page itself, or a box holding a table (not a code block,
+    which may: `pre`, or pymdownx's `.highlight`, whose line numbers are a table)."""
     return list(page.evaluate(_SIDEWAYS))  # type: ignore[attr-defined]
 
 
@@ -253,8 +254,10 @@ BROKEN_SITE = {
     "fetches/index.html": '<html><body><img src="../absent.png"></body></html>',
     "wide/index.html": '<html><body><div style="overflow-x: auto"><table><tr><td style="min-width: 3000px">'
                        'wide</td></tr></table></div></body></html>',
-    "codeblock/index.html": '<html><body><pre style="overflow-x: auto"><code>'
-                            + "x" * 2000 + "</code></pre><table><tr><td>fits</td></tr></table></body></html>",
+    # A code block with line numbers, as pymdownx writes it: a table in a box that may scroll.
+    "codeblock/index.html": '<html><body><div class="highlight" style="overflow-x: auto"><table><tr>'
+                            '<td><pre>1</pre></td><td><pre><code>' + "x" * 2000 + "</code></pre></td></tr>"
+                            "</table></div><table><tr><td>fits</td></tr></table></body></html>",
 }
 #: What the self-test must see reported, one fragment per fault planted above.
 EXPECTED_FAULTS = ["broken link missing/", "broken anchor good/#nowhere", "console: boom",

@@ -60,6 +60,14 @@ _WIDTHS = """() => {
           nameAbove: name.bottom <= value.top + 1};
 }"""
 
+#: Where the table ends, and where its last shown column does: the shown columns fill the table.
+_SPANS = """() => {
+  const table = document.getElementById('afw-m').getBoundingClientRect();
+  const heads = [...document.querySelectorAll('#afw-m thead th')].filter(th => th.getClientRects().length);
+  const right = Math.max(...heads.map(th => th.getBoundingClientRect().right));
+  return [Math.round(table.right), Math.round(right)];
+}"""
+
 
 def view(page: Any) -> dict[str, Any]:
     """What the matrix shows now: visible rows and columns, every cell's words, the open evidence."""
@@ -152,6 +160,12 @@ def check_matrix(
     # A column filter hides that column, and nothing else.
     page.uncheck(f'input[name="column"][value="{FILTERS["column"]}"]')
     shown = view(page)
+    spans = page.evaluate(_SPANS)
+    if spans[1] < spans[0] - 2:
+        problems.append(
+            f"matrix: with {FILTERS['column']} hidden, the columns end at {spans[1]} px, "
+            f"the table at {spans[0]} px"
+        )
     if FILTERS["column"] in shown["columns"] or shown["hiddenColumns"] != [FILTERS["column"]]:
         problems.append(
             f"matrix: unticking {FILTERS['column']} shows columns {shown['columns']}, "

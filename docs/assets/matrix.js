@@ -100,6 +100,7 @@
     const query = state.q.trim().toLowerCase();
     for (const cell of table.querySelectorAll("[data-col]")) cell.hidden = !columns.includes(cell.dataset.col);
     table.style.setProperty("--afw-cols", String(columns.length));
+    for (const th of table.querySelectorAll(".afw-topic th")) th.colSpan = columns.length + 1; // a column less
     let shown = 0;
     for (const tr of table.querySelectorAll("tbody tr[id]")) {
       const row = ROWS.get(tr.id);
@@ -233,6 +234,11 @@
           (m.passed ? " as declared" : " <strong>not as declared</strong>") + "</td><td>" + esc(m.versions) + "</td></tr>");
       }
       out.push("</tbody></table>");
+      if (!DATA.runs.some((r) => r.file === "docs/pythons/observed.json")) {
+        out.push("<p><small>No sweep over the Pythons is committed yet (<code>nox -s pythons</code> writes " +
+          "<code>docs/pythons/observed.json</code>); every <code>nox -s conformance</code> run measures each " +
+          "cell on every server again.</small></p>");
+      }
     } else {
       out.push("<p>No committed run measured this cell: <code>nox -s conformance</code> does on every run " +
         "(<code>reports/conformance.json</code>), and <code>nox -s pythons</code> commits a sweep over the Pythons.</p>");
