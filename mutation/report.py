@@ -202,7 +202,7 @@ def independent_section(independent: dict[str, Any]) -> list[str]:
     mutants = independent["mutants"]
     out = ["## Independent implementations", "",
            "Two apps written from [shared/SPEC.md](../shared/SPEC.md) alone "
-           "([independent/](../independent)), and one-clause mutants of each "
+           "([independent/](../independent/README.md)), and one-clause mutants of each "
            "([mutation/independent_mutants.py](../mutation/independent_mutants.py)): each breaks one "
            "sentence of the spec, named, and the contract tier runs on it as a user runs it "
            "(`python -m mutation --independent`).", ""]
@@ -218,8 +218,8 @@ def independent_section(independent: dict[str, Any]) -> list[str]:
     for app, killed, total in _kill_rates(independent):
         record = APPS[app]
         long = sum(m["app"] == app and m["outcome"] == "killed" and m.get("long", False) for m in mutants)
-        out.append(f"| [{app}](../{record.folder}) ({record.what}) | {record.checked_by} | {total} | "
-                   f"{killed} | {long} | {total - killed} | {100 * killed / total:.0f}% |")
+        out.append(f"| [{app}](../{record.folder}/README.md) ({record.what}) | {record.checked_by} | "
+                   f"{total} | {killed} | {long} | {total - killed} | {100 * killed / total:.0f}% |")
     out += ["", "### Survivors of the independent apps", "",
             "Each is a spec violation the contract tier lets through; the sentence it breaks:", ""]
     survivors = [m for m in mutants if m["outcome"] == "survived"]
