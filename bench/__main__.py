@@ -1,10 +1,13 @@
 """`python -m bench [--quick] [--only fastapi-uvicorn,...]`: run the benchmarks, write the report.
 
-Writes `reports/bench.json`; a full run of every pair also writes `docs/benchmarks.md`, its
-plots and its data (`docs/bench/`), and README's headlines. `--profiles` measures only the
-profiles, `--durable` only the durable apps' numbers (`bench.durable`), into that data; a
-full run keeps the committed ones of both (each records how and when it was taken), so that
-it fits its time. `--render` measures nothing. Progress goes to the terminal.
+The wall and CPU tier: the cost of one task in interleaved rounds, every app of a server at
+once (`bench.rounds`), then questions 4 to 7 on each pair (`bench.scenarios`). Writes
+`reports/bench.json`; a full run of every pair also writes `docs/benchmarks.md`, its plots
+and its data (`docs/bench/`), and README's headlines. `--profiles` measures only the
+profiles, `--durable` only the durable apps' numbers (`bench.durable`), into that data, and
+`python -m bench.instructions` the instruction counts (the stable tier); a full run keeps
+the committed ones of all three (each records how and when it was taken), so that it fits
+its time. `--render` measures nothing. Progress goes to the terminal.
 """
 
 from __future__ import annotations
@@ -12,18 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench import durable, report
-from bench.load import SERVER_CPU, pinned, require
+from bench import durable, report, rounds
+from bench.load import require
 from bench.profile import profiles
 from bench.scenarios import FULL, QUICK, Stuck, measure
 from bench.server import BenchServer
-from bench.template import Contradicted
 from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
@@ -33,8 +34,9 @@ TARGETS = [(name, server) for server in SERVERS for name in ("bare", *FRAMEWORKS
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="one short run: the cost of a task on every pair, all six questions on the "
-                             f"first server's ({next(iter(SERVERS))}), one durable app (about 2 minutes)")
+                        help=f"one short run on the first server ({next(iter(SERVERS))}) only: "
+                             f"{rounds.QUICK.rounds} rounds of the cost of a task, questions 4 to 7 once, "
+                             "one durable app (under 3 minutes)")
     parser.add_argument("--only", help="comma-separated pairs, e.g. bare-uvicorn,quart-hypercorn")
     parser.add_argument("--out", type=Path, help="JSON results (default reports/bench.json, "
                         "reports/bench-quick.json with --quick)")
@@ -54,21 +56,21 @@ def main(argv: list[str] | None = None) -> int:
                              "README's headlines")
     args = parser.parse_args(argv)
     if args.render:
-        return publish(json.loads(report.DATA.read_text()), args)
+        return publish_args(json.loads(report.DATA.read_text()), args)
     require("wrk", "h2load", "redis-server")
     if args.profiles:
         data = json.loads(report.DATA.read_text())
         data["profiles"] = profiles()
         report.DATA.write_text(json.dumps(data, indent=1) + "\n")
         print(f"wrote the profiles into {report.DATA}")
-        return publish(data, args)
+        return publish_args(data, args)
     if args.durable:
         data = json.loads(report.DATA.read_text())
         with tempfile.TemporaryDirectory(prefix="afterward-bench-") as tmp:
             data["durable"] = durable.run_all(FULL.runs, durable.FULL, Path(tmp))
         report.DATA.write_text(json.dumps(data, indent=1) + "\n")
         print(f"wrote the durable numbers into {report.DATA}")
-        return publish(data, args)
+        return publish_args(data, args)
     size = QUICK if args.quick else FULL
     args.out = args.out or REPO / "reports" / ("bench-quick.json" if args.quick else "bench.json")
     targets = TARGETS
@@ -79,22 +81,30 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown pair(s) {', '.join(sorted(unknown))}; known: "
                          + ", ".join(f"{n}-{s}" for n, s in TARGETS))
         targets = [t for t in TARGETS if f"{t[0]}-{t[1]}" in wanted]
+    first = next(iter(SERVERS))
+    if args.quick:  # the machinery is the same on every server
+        targets = [t for t in targets if t[1] == first] or targets
 
     results, started, load = [], time.monotonic(), os.getloadavg()[0]
+    rsize = rounds.QUICK if args.quick else rounds.FULL
+    measured_rounds: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="afterward-bench-") as tmp:
+        # Questions 1 and 2, the cost of one task: every app of a server at once, interleaved.
+        for server in dict.fromkeys(s for _, s in targets):
+            apps = tuple(n for n, s in targets if s == server)
+            print(f"[rounds, {time.monotonic() - started:4.0f} s] {server}: {', '.join(apps)}, "
+                  f"{rsize.rounds} rounds", flush=True)
+            measured_rounds += rounds.measure(server, rsize, Path(tmp), say=lambda s: print(s, flush=True),
+                                              apps=apps)
+        # Questions 4 to 7, one pair at a time.
         for run in range(1, size.runs + 1):
             for n, (name, server) in enumerate(targets, 1):
                 pair = f"{name}-{server}"
                 took = time.monotonic() - started
                 print(f"[run {run}/{size.runs}, {n}/{len(targets)}, {took:4.0f} s] {pair}", flush=True)
-                live = BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log")
-                # A quick run asks the other four questions on the first server only: each takes
-                # as long again, and the machinery is the same on every server.
-                cost_only = args.quick and server != next(iter(SERVERS))
-                with live:
+                with BenchServer(name, server, log_path=Path(tmp) / f"{pair}.log") as live:
                     try:
-                        measured = measure(live, size, say=lambda s: print("    " + s, flush=True),
-                                           cost_only=cost_only)
+                        measured = measure(live, size, say=lambda s: print("    " + s, flush=True))
                     except Stuck as exc:
                         print(f"    {pair}: {exc}", file=sys.stderr)
                         return 1
@@ -119,9 +129,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if complete and kept.get("profiles"):
         print("profiles: the committed ones are kept (`--profiles` takes them again, 6 minutes)")
-    data = {"machine": machine(), "versions": versions(), "size": vars(size) | {"quick": args.quick},
+    if complete and kept.get("instructions"):
+        print("instructions: the committed counts are kept (`nox -s instructions` takes them again)")
+    data = {"machine": report.machine(), "versions": versions(), "size": vars(size) | {"quick": args.quick},
+            "rounds_size": vars(rsize), "rounds": measured_rounds,
             "results": results, "profiles": (kept.get("profiles") or profiles()) if complete else [],
             **({"durable": measured_durable} if chosen or kept.get("durable") else {}),
+            **({"instructions": kept["instructions"]} if kept.get("instructions") else {}),
             "seconds": round(time.monotonic() - started),
             "load_1m": [round(load, 2), round(os.getloadavg()[0], 2)]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -130,32 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     print(report.headlines(data))
     if complete:
         report.DATA.write_text(json.dumps(data, indent=1) + "\n")
-        return publish(data, args)
+        if not data.get("instructions"):
+            print(f"the page needs the instruction counts too: `nox -s instructions` measures them into "
+                  f"{report.DATA.relative_to(REPO)} and writes the page")
+            return 0
+        return publish_args(data, args)
     return 0
 
 
-def publish(data: dict[str, object], args: argparse.Namespace) -> int:
-    """The page, its plots and README's headlines from `data`; 1 if the prose says what the data doesn't."""
-    try:
-        report.write(data, args.docs)
-        report.write_readme(data, args.readme)
-    except Contradicted as exc:
-        print(f"not written: {exc}\nThe data stands in {report.DATA.relative_to(REPO)}; bring the prose "
-              "(bench/notes.md, bench/headlines.md) in line with it, then `python -m bench --render`.",
-              file=sys.stderr)
-        return 1
-    print(f"wrote {args.docs}, its plots and the headlines in {args.readme}")
-    return 0
-
-
-def machine() -> dict[str, object]:
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
-            "loops": {name: record.loop for name, record in SERVERS.items()},
-            "http": {name: record.http for name, record in SERVERS.items()},
-            "workers": 1}
+def publish_args(data: dict[str, object], args: argparse.Namespace) -> int:
+    return report.publish(data, args.docs, args.readme)
 
 
 if __name__ == "__main__":

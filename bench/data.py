@@ -66,3 +66,79 @@ def cell(*keys: str) -> Get:
             r = r[k]
         return r  # type: ignore[return-value]
     return get
+
+
+# -- the wall and CPU tier, interleaved (`data["rounds"]`) -------------------------------
+
+def round_pairs(data: Data) -> list[Pair]:
+    return list(dict.fromkeys((r["framework"], r["server"]) for r in data.get("rounds", [])))
+
+
+def round_cells(data: Data, pair: Pair) -> dict[int, dict[str, Row]]:
+    """round -> endpoint -> the cell measured in that round."""
+    out: dict[int, dict[str, Row]] = {}
+    for r in data.get("rounds", []):
+        if (r["framework"], r["server"]) == pair:
+            out.setdefault(r["round"], {})[r["endpoint"]] = r
+    return out
+
+
+def per_round(data: Data, pair: Pair, value: Callable[[dict[str, Row], dict[str, Row]], float],
+              base_pair: Pair | None = None) -> list[float]:
+    """`value(cells of pair, cells of base_pair)` in each round both were measured in."""
+    mine, theirs = round_cells(data, pair), round_cells(data, base_pair or pair)
+    return [value(mine[n], theirs[n]) for n in sorted(mine) if n in theirs]
+
+
+def round_ratios(data: Data, pair: Pair, endpoint: str, base: str = "none", key: str = "rps",
+                 base_pair: Pair | None = None) -> list[float]:
+    """`key` of `endpoint` over `key` of `base` (of `base_pair`, or the same pair), round by round."""
+    return per_round(data, pair, lambda m, t: m[endpoint][key] / t[base][key], base_pair)
+
+
+def round_added(data: Data, pair: Pair, endpoint: str, key: str = "cpu_us_per_request") -> list[float]:
+    """What the task adds: `key` of `endpoint` minus `key` of `/none`, round by round."""
+    return per_round(data, pair, lambda m, _: m[endpoint][key] - m["none"][key])
+
+
+def round_over_floor(data: Data, pair: Pair, endpoint: str, key: str = "cpu_us_per_request") -> list[float]:
+    """What the framework's task adds beyond the bare app's on the same server, round by round."""
+    return per_round(data, pair, lambda m, t: (m[endpoint][key] - m["none"][key])
+                     - (t[endpoint][key] - t["none"][key]), ("bare", pair[1]))
+
+
+# -- the instruction tier (`data["instructions"]`) ---------------------------------------
+
+def instruction_runs(data: Data, pair: Pair) -> dict[int, Row]:
+    return {r["run"]: r for r in data["instructions"]["results"] if (r["framework"], r["server"]) == pair}
+
+
+def instruction_pairs(data: Data) -> list[Pair]:
+    return list(dict.fromkeys((r["framework"], r["server"]) for r in data["instructions"]["results"]))
+
+
+def instr(data: Data, pair: Pair, endpoint: str) -> list[float]:
+    """Instructions per request on `endpoint`, one per run."""
+    return [r[endpoint]["per_request"] for _, r in sorted(instruction_runs(data, pair).items())]
+
+
+def instr_added(data: Data, pair: Pair, endpoint: str) -> list[float]:
+    """What the task adds to a request, in instructions: `endpoint` minus `/none` of the same run."""
+    return [r[endpoint]["per_request"] - r["none"]["per_request"]
+            for _, r in sorted(instruction_runs(data, pair).items())]
+
+
+def instr_over_floor(data: Data, pair: Pair, endpoint: str) -> list[float]:
+    """What the framework's task adds beyond the floor (the bare app's task, same server, same run)."""
+    floor = dict(zip(sorted(instruction_runs(data, ("bare", pair[1]))),
+                     instr_added(data, ("bare", pair[1]), endpoint), strict=True))
+    mine = dict(zip(sorted(instruction_runs(data, pair)), instr_added(data, pair, endpoint), strict=True))
+    return [mine[n] - floor[n] for n in sorted(mine) if n in floor]
+
+
+def instr_ratios(data: Data, pair: Pair, endpoint: str, base_pair: Pair,
+                 base: str | None = None) -> list[float]:
+    """Instructions per request of `pair` over `base_pair`'s (`base`, or the same endpoint), run by run."""
+    mine, theirs = instruction_runs(data, pair), instruction_runs(data, base_pair)
+    return [mine[n][endpoint]["per_request"] / theirs[n][base or endpoint]["per_request"]
+            for n in sorted(mine) if n in theirs]

@@ -26,6 +26,14 @@ def enqueue_share(data: Data) -> str:
 
 
 @facts.fact
+def enqueue_spread(data: Data) -> str:
+    """How far a framework's runs of that ratio are apart, at most, in percentage points."""
+    d = data["durable"]
+    worst = max(max(cost_ratios(d, f)) - min(cost_ratios(d, f)) for f in frameworks(d))
+    return f"each framework's runs within {100 * worst:.0f} points of each other"
+
+
+@facts.fact
 def backlog(data: Data) -> str:
     return str(data["durable"]["size"]["backlog"])
 
@@ -46,7 +54,8 @@ def two_workers_speedup(data: Data) -> str:
     ups = speedups(data["durable"])
     if statistics.median(ups) <= 1:
         raise Contradicted(f"two workers delivered {statistics.median(ups):.2f} times one's rate, not faster")
-    return sig(statistics.median(ups))
+    shown = sig(statistics.median(ups))
+    return shown if len(ups) < 2 else f"{shown} ({sig(min(ups))}–{sig(max(ups))})"
 
 
 @facts.fact

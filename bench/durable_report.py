@@ -47,7 +47,7 @@ def section(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[str
     d = data["durable"]
     size = d["size"]
     runs = len({r["run"] for r in d["delivery"]})
-    out = ["## 7. The durable apps: what enqueueing costs, and scale-out", "",
+    out = ["## 8. The durable apps: what enqueueing costs, and scale-out", "",
            f"Each framework's durable app (`frameworks/*_durable_app.py`: the task goes to Celery on "
            f"Redis) against its in-process app, under {size['server']}, one after the other in each of "
            f"{runs} run(s): `POST /send-notification/...` from wrk ({size['connections']} connections, "

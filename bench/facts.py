@@ -11,13 +11,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.data import Data, Get, Pair, cell, differences, framework_pairs, median, pairs, ratios, rps, values
+from bench.data import (
+    Data,
+    Get,
+    Pair,
+    cell,
+    differences,
+    framework_pairs,
+    median,
+    pairs,
+    ratios,
+    round_added,
+    round_cells,
+    round_pairs,
+    round_ratios,
+    values,
+)
 from bench.template import Contradicted, Facts, and_list, percent, sig, span
 
 facts = Facts()
 
-#: A no-op task that costs more than this share of the throughput is not "cheap".
-THRESHOLD = 0.10
 #: The article's lesson "holds" where a loop-blocking task lifts a plain endpoint's p99 to
 #: at least this many times what the same block in a `def` task does.
 LESSON = 2.0
@@ -40,18 +53,23 @@ def per_pair(data: Data, ps: list[Pair], series: Callable[[Pair], list[float]]) 
     return {p: median(series(p)) for p in ps}
 
 
-def ratio(endpoint: str, base: str = "none") -> Callable[[Data, Pair], list[float]]:
-    return lambda data, p: ratios(data, p, rps(endpoint), rps(base))
+def round_framework_pairs(data: Data) -> list[Pair]:
+    return [p for p in round_pairs(data) if p[0] != "bare"]
 
 
 def cpu_rise(data: Data, endpoint: str) -> dict[Pair, float]:
-    """CPU µs per request with the task over without, per framework pair."""
-    with_task, without = cell(endpoint, "cpu_us_per_request"), cell("none", "cpu_us_per_request")
-    return per_pair(data, framework_pairs(data), lambda p: differences(data, p, with_task, without))
+    """CPU µs per request with the task over without, per framework pair: medians over rounds."""
+    return per_pair(data, round_framework_pairs(data), lambda p: round_added(data, p, endpoint))
 
 
 def task_ratios(data: Data, endpoint: str) -> dict[Pair, float]:
-    return per_pair(data, framework_pairs(data), lambda p: ratio(endpoint)(data, p))
+    """Requests/s with the task over without, per framework pair: medians over rounds."""
+    return per_pair(data, round_framework_pairs(data), lambda p: round_ratios(data, p, endpoint))
+
+
+def round_medians(data: Data, ps: list[Pair], endpoint: str, key: str) -> dict[Pair, float]:
+    """Per pair, the median over rounds of one cell's `key`."""
+    return {p: median([c[endpoint][key] for c in round_cells(data, p).values()]) for p in ps}
 
 
 def medians(data: Data, ps: list[Pair], get: Get) -> dict[Pair, float]:
@@ -67,11 +85,6 @@ def label(p: Pair) -> str:
 @facts.fact
 def runs(data: Data) -> str:
     return str(data["size"]["runs"])
-
-
-@facts.fact
-def threshold(data: Data) -> str:
-    return f"{THRESHOLD:.0%}"
 
 
 @facts.fact
@@ -100,97 +113,12 @@ def server_configs(data: Data) -> str:
     return servers_line(machine)
 
 
-def by_server(per: dict[Pair, float], show: Callable[[list[float]], str]) -> str:
-    """One range per server, in the run's order: "92 to 98% on uvicorn, 90 to 95% on hypercorn"."""
-    servers = dict.fromkeys(s for _, s in per)
-    return ", ".join(f"{show([v for p, v in per.items() if p[1] == s])} on {s}" for s in servers)
-
-
 # -- 1. one no-op task ------------------------------------------------------------------
-
-@facts.fact
-def async_keeps(data: Data) -> str:
-    return percent(task_ratios(data, "async-noop").values())
-
-
-def run_spreads(data: Data) -> dict[Pair, float]:
-    """Per pair, how far its `/none` requests/s moved between runs: (max - min) / median."""
-    out = {}
-    for p in pairs(data):
-        xs = values(data, p, rps("none"))
-        if len(xs) > 1:
-            out[p] = (max(xs) - min(xs)) / median(xs)
-    return out
-
-
-@facts.fact
-def run_noise(data: Data) -> str:
-    """The run's noise: the largest run-to-run spread of a pair's no-task requests/s, and whose."""
-    spreads = run_spreads(data)
-    if not spreads:
-        return "(one run: not measured)"
-    worst = max(spreads, key=lambda p: spreads[p])
-    typical = percent([median(list(spreads.values()))])
-    return f"{percent([spreads[worst]])} ({label(worst)}; the median pair {typical})"
-
-
-@facts.fact
-def async_keeps_by_server(data: Data) -> str:
-    return by_server(task_ratios(data, "async-noop"), percent)
-
-
-@facts.fact
-def sync_keeps_by_server(data: Data) -> str:
-    return by_server(task_ratios(data, "sync-noop"), percent)
-
-
-@facts.fact
-def async_ratios(data: Data) -> str:
-    return span(task_ratios(data, "async-noop").values(), "{:.2f}")
-
-
-@facts.fact
-def async_loss(data: Data) -> str:
-    return percent(1 - r for r in task_ratios(data, "async-noop").values())
 
 
 @facts.fact
 def async_cpu_us(data: Data) -> str:
     return span(cpu_rise(data, "async-noop").values())
-
-
-def over_threshold(data: Data) -> list[str]:
-    return [label(p) for p, r in task_ratios(data, "async-noop").items() if r < 1 - THRESHOLD]
-
-
-@facts.fact
-def async_where(data: Data) -> str:
-    """"cheap everywhere", or where it is not."""
-    over = over_threshold(data)
-    return "everywhere" if not over else f"except in {and_list(over)}"
-
-
-@facts.fact
-def async_over_threshold(data: Data) -> str:
-    over = over_threshold(data)
-    if not over:
-        return f"No pair lost more than {THRESHOLD:.0%} in this run."
-    return f"{and_list(over)} lost more than {THRESHOLD:.0%} in this run."
-
-
-@facts.fact
-def sync_keeps(data: Data) -> str:
-    return percent(task_ratios(data, "sync-noop").values())
-
-
-@facts.fact
-def sync_ratios(data: Data) -> str:
-    return span(task_ratios(data, "sync-noop").values(), "{:.2f}")
-
-
-@facts.fact
-def sync_loss(data: Data) -> str:
-    return percent(1 - r for r in task_ratios(data, "sync-noop").values())
 
 
 @facts.fact
@@ -199,7 +127,7 @@ def sync_cpu_us(data: Data) -> str:
 
 
 def none_p99s(data: Data) -> dict[Pair, float]:
-    return medians(data, framework_pairs(data), cell("none", "p99_ms"))
+    return round_medians(data, round_framework_pairs(data), "none", "p99_ms")
 
 
 @facts.fact
@@ -221,7 +149,7 @@ def quart_none_p99(data: Data) -> str:
 
 @facts.fact
 def sync_p99(data: Data) -> str:
-    return span(medians(data, framework_pairs(data), cell("sync-noop", "p99_ms")).values())
+    return span(round_medians(data, round_framework_pairs(data), "sync-noop", "p99_ms").values())
 
 
 # -- 2. the ceiling ---------------------------------------------------------------------
@@ -229,8 +157,8 @@ def sync_p99(data: Data) -> str:
 @facts.fact
 def ceiling(data: Data) -> str:
     """Each framework's no-task throughput over the bare app's, per server, best first."""
-    of_bare = per_pair(data, framework_pairs(data),
-                       lambda p: ratios(data, p, rps("none"), rps("none"), ("bare", p[1])))
+    of_bare = per_pair(data, round_framework_pairs(data),
+                       lambda p: round_ratios(data, p, "none", "none", base_pair=("bare", p[1])))
     servers = list(dict.fromkeys(s for _, s in of_bare))
     frameworks = sorted(dict.fromkeys(f for f, _ in of_bare), key=lambda f: -of_bare[(f, servers[0])])
     parts = []
@@ -281,10 +209,37 @@ def async_block_p99(data: Data) -> str:
     return span(medians(data, framework_pairs(data), cell("blocking", "async-block", "p99_ms")).values())
 
 
+def lesson(data: Data) -> dict[Pair, float]:
+    """Per framework pair, the p99 with loop-blocking tasks over the p99 with thread-blocking ones."""
+    return per_pair(data, framework_pairs(data), lambda p: ratios(
+        data, p, cell("blocking", "async-block", "p99_ms"), cell("blocking", "sync-block", "p99_ms")))
+
+
+def lesson_holds(data: Data) -> list[Pair]:
+    """The pairs where blocking the loop is at least LESSON times worse; none of them: a contradiction."""
+    held = [p for p, t in lesson(data).items() if t >= LESSON]
+    if not held:
+        raise Contradicted(f"blocking the loop is not {LESSON:g} times worse than blocking a thread in "
+                           "any pair")
+    return held
+
+
+@facts.fact
+def lesson_where(data: Data) -> str:
+    """"in all four frameworks under ...", or in how many pairs, naming the others and their ratio."""
+    held, times = lesson_holds(data), lesson(data)
+    if len(held) == len(times):
+        return f"in all four frameworks under {servers(data)}"
+    others = [f"{label(p)}, where the median of its runs is {t:.1f} times" for p, t in times.items()
+              if p not in held]
+    return f"in {len(held)} of {len(times)} pairs (not in {and_list(others)})"
+
+
 @facts.fact
 def sync_block_over(data: Data) -> str:
-    """How far a `def` task's block moves the plain endpoint's p99, at most (either way)."""
-    moved = per_pair(data, framework_pairs(data), lambda p: differences(
+    """How far a `def` task's block moves the plain endpoint's p99, at most (either way), where the
+    lesson holds."""
+    moved = per_pair(data, lesson_holds(data), lambda p: differences(
         data, p, cell("blocking", "sync-block", "p99_ms"), cell("blocking", "none", "p99_ms")))
     return sig(max(abs(v) for v in moved.values()), 1)
 
@@ -297,14 +252,9 @@ def servers(data: Data) -> str:
 
 @facts.fact
 def block_times(data: Data) -> str:
-    """Carries "the lesson holds in all four frameworks under {servers}"."""
-    times = per_pair(data, framework_pairs(data), lambda p: ratios(
-        data, p, cell("blocking", "async-block", "p99_ms"), cell("blocking", "sync-block", "p99_ms")))
-    weak = [label(p) for p, t in times.items() if t < LESSON]
-    if weak:
-        raise Contradicted(f"blocking the loop is not {LESSON:g} times worse than blocking a thread in "
-                           f"{and_list(weak)}")
-    return span(times.values())
+    """How many times lower the p99 stays with thread-blocking tasks, where the lesson holds."""
+    times = lesson(data)
+    return span(times[p] for p in lesson_holds(data))
 
 
 # -- 5 and 6. saturation and backlog ----------------------------------------------------
@@ -417,7 +367,7 @@ def answers_except(data: Data) -> str:
     slow = behind(data)
     if not slow:
         return ""
-    cpu = medians(data, list(slow), cell("sync-noop", "cpu_us_per_request"))
+    cpu = round_medians(data, [p for p in slow if p in round_pairs(data)], "sync-noop", "cpu_us_per_request")
     return (", except in " + and_list([f"{label(p)} ({v:.0f}/s; a `def`-task request costs its server "
                                        f"{cpu[p]:.0f} µs of CPU there)" for p, v in slow.items()])
             + ", where the server itself fell behind the offered rate")

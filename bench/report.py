@@ -7,24 +7,37 @@ inside one run, between numbers measured side by side, and then its median. The 
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import durable_facts, durable_report, facts, profile_facts
-from bench.data import DATA, Row, cell, pairs, ratios, rps, values
+from bench import (
+    durable_facts,
+    durable_report,
+    facts,
+    instruction_facts,
+    instruction_report,
+    profile_facts,
+    rounds_report,
+)
+from bench.data import DATA, Row, pairs, ratios, round_pairs, values
+from bench.load import SERVER_CPU, pinned
 from bench.profile_report import section
-from bench.scenarios import ENDPOINTS
-from bench.template import DURABLE_MARKERS, fill, load, reflow, with_block
+from bench.template import DURABLE_MARKERS, Contradicted, fill, load, reflow, with_block
+from shared.servers import REPO, SERVERS
 
-__all__ = ["DATA", "durable_block", "headlines", "ratios", "readme_block", "render", "write", "write_readme"]
+__all__ = ["DATA", "durable_block", "headlines", "machine", "publish", "ratios", "readme_block", "render",
+           "write", "write_readme"]
 
 NOTES = Path(__file__).with_name("notes.md")
 HEADLINES = Path(__file__).with_name("headlines.md")
 DURABLE_HEADLINE = Path(__file__).with_name("durable_headline.md")
 README = DATA.parent.parent.parent / "README.md"
-FACTS = {**facts.facts, **profile_facts.facts, **durable_facts.facts}
+FACTS = {**facts.facts, **profile_facts.facts, **durable_facts.facts, **instruction_facts.facts}
 
 
 def spread(xs: list[float], fmt: str = "{:.0f}") -> str:
@@ -50,31 +63,26 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def headlines(data: dict[str, Any]) -> str:
-    """The terminal summary: the task overhead ratios and the fraction of the bare ceiling."""
-    lines = ["", f"{'pair':22} {'no task/s':>10} {'async task':>11} {'def task':>9} {'of bare':>8}"
-             f" {'CPU µs/req none/async/def':>27}"]
-    for pair in pairs(data):
-        a = ratios(data, pair, rps("async-noop"), rps("none"))
-        s = ratios(data, pair, rps("sync-noop"), rps("none"))
-        bare = ratios(data, pair, rps("none"), rps("none"), ("bare", pair[1]))
-        cpu = "/".join(f"{statistics.median(values(data, pair, cell(e, 'cpu_us_per_request'))):.0f}"
-                       for e in ENDPOINTS)
-        of_bare = f"{statistics.median(bare):8.2f}" if bare else f"{'n/a':>8}"
-        lines.append(f"{name(pair):22} {statistics.median(values(data, pair, rps('none'))):10.0f}"
-                     f" {statistics.median(a):11.2f} {statistics.median(s):9.2f} {of_bare} {cpu:>27}")
+    """The terminal summary: each pair's throughput and its task ratios, from the interleaved rounds."""
+    lines = ["", f"{'pair':22} {'no task/s':>10} {'async task':>20} {'def task':>20} {'of bare':>20}"]
+    ps = round_pairs(data)
+    for pair in ps:
+        bare = pair[0] != "bare" and ("bare", pair[1]) in ps
+        of_bare = rounds_report.ceiling_interval(data, pair).show() if bare else "n/a"
+        lines.append(f"{name(pair):22} {rounds_report.median_of(data, pair, 'none', 'rps'):10.0f}"
+                     f" {rounds_report.task_interval(data, pair, 'async-noop').show():>20}"
+                     f" {rounds_report.task_interval(data, pair, 'sync-noop').show():>20} {of_bare:>20}")
     lines.append("(async task, def task: requests/s with one no-op task over the same pair's no-task "
-                 "requests/s; of bare: no-task requests/s over the bare ASGI app's, same server)")
-    errors = sum(errors_in(r) for r in data["results"])
+                 "requests/s; of bare: no-task requests/s over the bare ASGI app's, same server; round by "
+                 "round, median (95% interval))")
+    errors = sum(errors_in(r) for r in data["results"]) + sum(r["errors"] for r in data.get("rounds", []))
     lines.append(f"errors (non-2xx answers, socket errors, requests that never reached the app): {errors}")
     return "\n".join(lines)
 
 
 def errors_in(result: Row) -> int:
-    """Every error the row counts (a quick run's cost-only rows have the first two questions only)."""
-    errors = sum(result[e]["errors"] for e in ENDPOINTS)
-    if "slow" not in result:
-        return errors
-    return (errors + result["slow"]["errors"]
+    """Every error a row of questions 4 to 7 counts."""
+    return (result["slow"]["errors"]
             + sum(result["blocking"][k]["errors"] for k in ("async-block", "sync-block"))
             + result["saturation"]["errors"])
 
@@ -85,7 +93,7 @@ def write(data: dict[str, Any], page: Path) -> None:
     page.write_text(render(data, plot(data, plots)))
 
 
-PLOTS = ("overhead", "ceiling", "slow", "blocking", "saturation", "backlog", "drain")
+PLOTS = ("instructions", "overhead", "ceiling", "slow", "blocking", "saturation", "backlog", "drain")
 
 
 def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
@@ -95,73 +103,61 @@ def render(data: dict[str, Any], images: dict[str, str] | None = None) -> str:
 
 def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[str]:
     m, size, ps = data["machine"], data["size"], pairs(data)
-    fw_pairs = [p for p in ps if p[0] != "bare"]
+    rsize = data["rounds_size"]
     out = [
         "# Benchmarks: what a background task costs",
         "",
-        "<!-- generated by `nox -s bench` (python -m bench); do not edit by hand -->",
+        "<!-- generated by `nox -s bench` (python -m bench) and `nox -s instructions` "
+        "(python -m bench.instructions); do not edit by hand -->",
+        "",
+        "Two tiers. The stable one counts the instructions a request executes, under valgrind's "
+        "callgrind: counts repeat from run to run on a shared machine, where seconds do not, so the "
+        "costs of a task are read from it wherever it can see them (sections 1 and 2). The wall and CPU "
+        "tier measures what counts cannot: throughput, CPU time with the kernel's share, latency, "
+        "saturation and backlog; its cost measurements are interleaved in short rounds, and every "
+        "ratio from them carries a bootstrap 95% interval (section 3).",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['system']}, Python {m['python']}. "
         f"Server pinned to core 0 and load generator to core 1: {'yes' if m['pinned'] else 'no'}. "
         f"One worker per server; {facts.servers_line(m)}. "
-        f"{size['runs']} run(s) per pair{' (quick)' if size['quick'] else ''}, "
-        f"{size['seconds']} s per closed-loop measurement, after {size['warmup']} s of warm-up; "
-        f"the whole run took {data['seconds']} s{run_load(data)}.",
+        f"The wall and CPU tier: {rsize['rounds']} interleaved rounds per server, then "
+        f"{size['runs']} run(s) per pair of questions 4 to 7{' (quick)' if size['quick'] else ''}, "
+        f"{size['seconds']} s per closed-loop measurement; the whole run took {data['seconds']} s"
+        f"{run_load(data)}.",
         "",
-        "Load generators: `wrk` (closed loop, "
-        f"{size['connections']} keep-alive connections, one thread) and `h2load` (open loop: a new "
+        "Load generators: `wrk` (closed loop, one thread) and `h2load` (open loop: a new "
         "connection per request at a fixed rate, whether or not earlier ones were answered, so "
-        "queueing shows as latency). Numbers: median over runs (min–max); ratios are taken "
-        "inside one run, between measurements made side by side, then the median. Absolute "
-        "numbers belong to this machine; the ratios are the result.",
+        "queueing shows as latency). Absolute numbers belong to this machine; the ratios and the "
+        "instruction counts are the result.",
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()) + ".",
         "",
         "## Headlines",
         "",
     ]
-    rows = []
-    for p in fw_pairs:
-        rows.append([name(p),
-                     spread(ratios(data, p, rps("async-noop"), rps("none")), "{:.2f}"),
-                     spread(ratios(data, p, rps("sync-noop"), rps("none")), "{:.2f}"),
-                     spread(ratios(data, p, rps("none"), rps("none"), ("bare", p[1])), "{:.2f}"),
-                     spread(ratios(data, p, rps("async-noop"), rps("async-noop"), ("bare", p[1])), "{:.2f}"),
-                     spread(ratios(data, p, rps("sync-noop"), rps("sync-noop"), ("bare", p[1])), "{:.2f}")])
-    out += table(["pair", "no-op `async def` task / no task", "no-op `def` task / no task",
-                  "no task / bare", "`async def` task / bare", "`def` task / bare"], rows)
-    out += ["Requests/s with the task over requests/s without, same framework and server; and each "
-            "framework over the bare-ASGI ceiling on the same server, same endpoint.", ""]
+    if data.get("instructions"):
+        out += ["Instructions per request (section 1), each the median of "
+                f"{data['instructions']['size']['runs']} runs (their range); what a task adds is taken "
+                "inside a run, and over the floor is beyond what the bare app's task adds on the same "
+                "server (section 2).", ""]
+        out += instruction_report.headline_table(data)
+    if data.get("rounds"):
+        fw = [p for p in round_pairs(data) if p[0] != "bare"]
+        rows = [[name(p), *(rounds_report.called(rounds_report.task_interval(data, p, e))
+                            for e in ("async-noop", "sync-noop")),
+                 rounds_report.called(rounds_report.ceiling_interval(data, p))
+                 if ("bare", p[1]) in round_pairs(data) else "n/a"] for p in fw]
+        out += ["Requests/s (section 3): with the task over without, and over the bare-ASGI ceiling on "
+                "the same server; round by round, median (95% interval).", ""]
+        out += table(["pair", "no-op `async def` task / no task", "no-op `def` task / no task",
+                      "no task / bare"], rows)
 
-    out += ["## 1. Overhead of one no-op task (closed loop)", "",
-            f"![overhead]({rel / images['overhead']})", ""]
-    rows = []
-    for p in ps:
-        for e in ENDPOINTS:
-            rows.append([name(p), f"`/{e}`", spread(values(data, p, rps(e))),
-                         spread(values(data, p, lambda r, e=e: r[e]["p50_ms"]), "{:.2f}"),
-                         spread(values(data, p, lambda r, e=e: r[e]["p99_ms"]), "{:.2f}"),
-                         spread(values(data, p, lambda r, e=e: r[e]["cpu_us_per_request"])),
-                         str(sum(values(data, p, lambda r, e=e: r[e]["errors"]))) ])
-    out += table(["pair", "endpoint", "requests/s", "p50 ms", "p99 ms", "CPU µs/request", "errors"], rows)
-    cpu_noise = [rel_spread(values(data, p, cell(e, "cpu_us_per_request"))) for p in ps for e in ENDPOINTS]
-    rps_noise = [rel_spread(values(data, p, rps(e))) for p in ps for e in ENDPOINTS]
-    if size["runs"] > 1:
-        out += [f"Noise measured in this run, as (max − min) / median over the {size['runs']} runs of a "
-                f"cell: CPU time per request median {statistics.median(cpu_noise):.1%}, worst "
-                f"{max(cpu_noise):.1%}; requests/s median {statistics.median(rps_noise):.1%}, worst "
-                f"{max(rps_noise):.1%}. CPU time is user + system of the server process and its workers, "
-                "from /proc, tasks included, over the requests served.", ""]
+    if data.get("instructions"):
+        out += instruction_report.section(data, rel, images)
+    if data.get("rounds"):
+        out += rounds_report.section(data, rel, images)
 
-    out += ["## 2. Against the bare-ASGI ceiling", "",
-            "The bare app (`bench/apps/bare_app.py`) sends the response, then awaits the task "
-            "(or runs a `def` task in asyncio's default thread pool): what the server alone costs.",
-            "", f"![ceiling]({rel / images['ceiling']})", ""]
-    rows = [[name(p), *(spread(ratios(data, p, rps(e), rps(e), ("bare", p[1])), "{:.2f}") for e in ENDPOINTS)]
-            for p in fw_pairs]
-    out += table(["pair", *(f"`/{e}` / bare" for e in ENDPOINTS)], rows)
-
-    out += [f"## 3. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s "
+    out += [f"## 4. Tasks that take {size['slow_ms'] / 1000:g} s, at {size['slow_rate']} requests/s "
             "(open loop)",
             "", "Time to response (h2load, from the connection's start) and task lag (response sent → "
             "task done, in the server). Each task awaits `asyncio.sleep`.", "",
@@ -172,7 +168,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
             for p in ps]
     out += table(["pair", "response p50 ms", "response p99 ms", "lag p50 ms", "lag p99 ms", "errors"], rows)
 
-    out += ["## 4. The article's lesson: blocking the loop against blocking a thread", "",
+    out += ["## 5. The article's lesson: blocking the loop against blocking a thread", "",
             f"p99 latency of `/none` (wrk, 4 connections) alone, and while {size['block_rate']} requests/s "
             f"each add a task that blocks for {size['block_ms']} ms: `time.sleep` in an `async def` task "
             "(on the loop) against the same in a `def` task (in a worker thread).", "",
@@ -187,7 +183,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += table(["pair", "p99 ms alone", "p99 ms, `async def` tasks block", "p99 ms, `def` tasks block",
                   "async / def", "errors"], rows)
 
-    out += ["## 5. Thread-pool saturation", "",
+    out += ["## 6. Thread-pool saturation", "",
             f"{size['flood_rate']} requests/s for {size['flood_seconds']:g} s, each adding a `def` task that "
             f"blocks its thread for {size['flood_ms']} ms: {size['flood_rate'] * size['flood_ms'] // 1000} "
             f"tasks would need to run at once, more than any pool here has threads ({facts.ANYIO_THREADS} in "
@@ -204,7 +200,7 @@ def markdown(data: dict[str, Any], rel: Path, images: dict[str, str]) -> list[st
     out += table(["pair", "answers/s", "response p99 ms", "tasks done/s", "lag p50 ms", "lag p99 ms",
                   "errors"], rows)
 
-    out += ["## 6. Backlog: answers outrun tasks", "",
+    out += ["## 7. Backlog: answers outrun tasks", "",
             "The same run: tasks still pending when the last answer arrived, the time until the "
             "last one finished, and the server's resident memory (all its processes) before, at "
             "the peak (sampled every 20 ms) and after. Requests/s counts answers, not finished tasks.",
@@ -291,11 +287,10 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
         fig.savefig(folder / files[key], dpi=90)
         plt.close(fig)
 
-    bars("overhead", "Requests/s: no task, one no-op async def task, one no-op def task", "requests/s",
-         {f"/{e}": (lambda p, e=e: values(data, p, rps(e))) for e in ENDPOINTS})
-    fw = [p for p in ps if p[0] != "bare"]
-    bars("ceiling", "Fraction of the bare-ASGI ceiling (same server, same endpoint)", "framework / bare",
-         {f"/{e}": (lambda p, e=e: ratios(data, p, rps(e), rps(e), ("bare", p[1]))) for e in ENDPOINTS}, fw)
+    if data.get("rounds"):
+        files.update(rounds_report.plots(data, folder))
+    if data.get("instructions"):
+        files["instructions"] = instruction_report.plot(data, folder)
     slow_ms = data["size"]["slow_ms"]
     bars("slow", f"Tasks of {slow_ms} ms at a fixed rate: response time and task lag (p99)", "ms",
          {"response p99": lambda p: values(data, p, lambda r: r["slow"]["response_p99_ms"]),
@@ -312,3 +307,27 @@ def plot(data: dict[str, Any], folder: Path) -> dict[str, str]:
     if data.get("durable"):
         files["drain"] = durable_report.plot(data, folder)
     return files
+
+
+def publish(data: dict[str, Any], docs: Path = REPO / "docs" / "benchmarks.md", readme: Path = README) -> int:
+    """The page, its plots and README's headlines from `data`; 1 if the prose says what the data doesn't."""
+    try:
+        write(data, docs)
+        write_readme(data, readme)
+    except Contradicted as exc:
+        print(f"not written: {exc}\nThe data stands in {DATA.relative_to(REPO)}; bring the prose "
+              "(bench/notes.md, bench/headlines.md) in line with it, then `python -m bench --render`.",
+              file=sys.stderr)
+        return 1
+    print(f"wrote {docs}, its plots and the headlines in {readme}")
+    return 0
+
+
+def machine() -> dict[str, object]:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return {"cpu": model, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": f"{platform.system()} {platform.release()}", "pinned": bool(pinned(SERVER_CPU)),
+            "loops": {name: record.loop for name, record in SERVERS.items()},
+            "http": {name: record.http for name, record in SERVERS.items()},
+            "workers": 1}

@@ -1,4 +1,6 @@
-"""The six measurements, taken one after another on one live server.
+"""Questions 4 to 7 of docs/benchmarks.md (slow tasks, blocking, saturation, backlog), taken one
+after another on one live server. The cost of one task, section 3, is `bench.rounds`:
+interleaved, every app of a server at once.
 
 Every number comes from outside the server: the load generators, /proc, and the app's
 own `/stats` (tasks registered and done, task lag). Nothing here sleeps to synchronise:
@@ -17,9 +19,10 @@ from typing import Any
 import httpx
 
 from bench.load import h2load, wrk
+from bench.rounds import ENDPOINTS
 from shared.servers import LiveServer
 
-ENDPOINTS = ("none", "async-noop", "sync-noop")
+__all__ = ["ENDPOINTS", "FULL", "QUICK", "Size", "Stuck", "drain", "measure"]
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,6 @@ class Size:
     runs: int
     seconds: int  # each closed-loop run (wrk counts whole seconds)
     warmup: int  # seconds of /none before the first measurement, 0 for none
-    connections: int  # closed-loop connections
     slow_rate: int  # question 3: requests/s, each with a task of slow_ms
     slow_ms: int
     slow_seconds: float
@@ -39,9 +41,9 @@ class Size:
     drain_limit: float = 60.0  # seconds a backlog may take to drain before the run fails
 
 
-FULL = Size(runs=3, seconds=2, warmup=1, connections=16, slow_rate=50, slow_ms=1000, slow_seconds=2,
+FULL = Size(runs=2, seconds=2, warmup=1, slow_rate=50, slow_ms=1000, slow_seconds=2,
             block_rate=20, block_ms=20, flood_rate=600, flood_ms=100, flood_seconds=0.5)
-QUICK = Size(runs=1, seconds=1, warmup=0, connections=16, slow_rate=50, slow_ms=500, slow_seconds=0.5,
+QUICK = Size(runs=1, seconds=1, warmup=0, slow_rate=50, slow_ms=500, slow_seconds=0.5,
              block_rate=20, block_ms=20, flood_rate=600, flood_ms=50, flood_seconds=0.15)
 
 
@@ -49,26 +51,13 @@ class Stuck(RuntimeError):
     pass
 
 
-def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print,
-            cost_only: bool = False) -> dict[str, Any]:
-    """All six questions against one live server; or (`cost_only`) the first two, the cost of
-    one no-op task, which is what a quick run shows for every pair."""
+def measure(live: LiveServer, size: Size, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Questions 4 to 7 against one live server."""
     url = live.url
     out: dict[str, Any] = {}
     with httpx.Client(base_url=url, timeout=60) as http:
         if size.warmup:
-            wrk(url + "/none", size.warmup, size.connections)
-
-        # 1 and 2: the cost of one no-op task, closed loop.
-        for endpoint in ENDPOINTS:
-            cpu = live.cpu_seconds()
-            load = wrk(url + "/" + endpoint, size.seconds, size.connections)
-            cpu = live.cpu_seconds() - cpu
-            out[endpoint] = {"rps": load.rps, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms,
-                             "cpu_us_per_request": 1e6 * cpu / max(load.requests, 1), "errors": load.errors}
-        say("  ".join(f"{e} {out[e]['rps']:.0f}/s {out[e]['cpu_us_per_request']:.0f}µs" for e in ENDPOINTS))
-        if cost_only:
-            return out
+            wrk(url + "/none", size.warmup, 16)
 
         # 3: time to response while every task takes slow_ms, open loop, and the task lag.
         http.get("/stats", params={"reset": 1})

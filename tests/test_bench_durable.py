@@ -30,7 +30,7 @@ def test_enqueue_cost_and_speedup_are_taken_inside_each_run() -> None:
 
 def test_the_page_has_the_durable_section_and_its_plot() -> None:
     page = render(committed())
-    assert "## 7. The durable apps" in page and "![drain](bench/drain.png)" in page
+    assert "## 8. The durable apps" in page and "![drain](bench/drain.png)" in page
     assert (DATA.parent / "drain.png").exists()
 
 

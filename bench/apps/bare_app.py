@@ -5,10 +5,10 @@ import asyncio
 import json
 from urllib.parse import parse_qs
 
-from bench.apps.tasks import OK, counted, noop_async, noop_sync, stamped, stats
+from bench.apps.tasks import OK, counted, noop_async, noop_sync, notify, stamped, stats
 
 BODY = json.dumps(OK).encode()
-NOOPS = {"/async-noop": noop_async, "/sync-noop": noop_sync}
+NOOPS = {"/async-noop": noop_async, "/sync-noop": noop_sync, "/notify": notify}
 
 
 async def api(scope, receive, send):

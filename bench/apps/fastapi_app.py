@@ -2,7 +2,7 @@
 
 from fastapi import BackgroundTasks, FastAPI, HTTPException, Request
 
-from bench.apps.tasks import OK, counted, noop_async, noop_sync, stamped, stats
+from bench.apps.tasks import OK, counted, noop_async, noop_sync, notify, stamped, stats
 
 api = FastAPI()
 
@@ -21,6 +21,12 @@ async def async_noop(background_tasks: BackgroundTasks):
 @api.get("/sync-noop")
 async def sync_noop(background_tasks: BackgroundTasks):
     background_tasks.add_task(noop_sync)
+    return OK
+
+
+@api.get("/notify")
+async def notify_route(background_tasks: BackgroundTasks):
+    background_tasks.add_task(notify)
     return OK
 
 

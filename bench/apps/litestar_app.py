@@ -4,7 +4,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import NotFoundException
 
-from bench.apps.tasks import OK, counted, noop_async, noop_sync, stamped, stats
+from bench.apps.tasks import OK, counted, noop_async, noop_sync, notify, stamped, stats
 
 
 @get("/none")
@@ -20,6 +20,11 @@ async def async_noop() -> Response[dict[str, bool]]:
 @get("/sync-noop")
 async def sync_noop() -> Response[dict[str, bool]]:
     return Response(OK, background=BackgroundTask(noop_sync))
+
+
+@get("/notify")
+async def notify_route() -> Response[dict[str, bool]]:
+    return Response(OK, background=BackgroundTask(notify))
 
 
 @get("/{kind:str}/{ms:int}")
@@ -41,4 +46,4 @@ async def health() -> dict[str, bool]:
     return OK
 
 
-app = stamped(Litestar(route_handlers=[none, async_noop, sync_noop, slow, stats_route, health]))
+app = stamped(Litestar(route_handlers=[none, async_noop, sync_noop, notify_route, slow, stats_route, health]))

@@ -2,7 +2,7 @@
 
 from quart import Quart, abort, request
 
-from bench.apps.tasks import OK, counted, noop_async, noop_sync, stamped, stats
+from bench.apps.tasks import OK, counted, noop_async, noop_sync, notify, stamped, stats
 
 api = Quart(__name__)
 
@@ -21,6 +21,12 @@ async def async_noop():
 @api.get("/sync-noop")
 async def sync_noop():
     api.add_background_task(noop_sync)
+    return OK
+
+
+@api.get("/notify")
+async def notify_route():
+    api.add_background_task(notify)
     return OK
 
 

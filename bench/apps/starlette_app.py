@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bench.apps.tasks import OK, counted, noop_async, noop_sync, stamped, stats
+from bench.apps.tasks import OK, counted, noop_async, noop_sync, notify, stamped, stats
 
 
 async def none(request: Request):
@@ -20,6 +20,10 @@ async def async_noop(request: Request):
 
 async def sync_noop(request: Request):
     return JSONResponse(OK, background=BackgroundTask(noop_sync))
+
+
+async def notify_route(request: Request):
+    return JSONResponse(OK, background=BackgroundTask(notify))
 
 
 async def slow(request: Request):
@@ -42,6 +46,7 @@ api = Starlette(routes=[
     Route("/none", none),
     Route("/async-noop", async_noop),
     Route("/sync-noop", sync_noop),
+    Route("/notify", notify_route),
     Route("/stats", stats_route),
     Route("/health", health),
     Route("/{kind}/{ms:int}", slow),

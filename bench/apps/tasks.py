@@ -4,6 +4,8 @@ Every app serves the same routes:
 
 - `GET /none`: no task (the baseline, and the "plain endpoint" of the latency runs);
 - `GET /async-noop`, `GET /sync-noop`: one no-op `async def` / `def` task;
+- `GET /notify`: one `def` task that sends the spec's notification (clause 3, the `def`
+  sender) to `NOTIFY_TO`, over SMTP to `AFTERWARD_SMTP_HOST`:`AFTERWARD_SMTP_PORT`;
 - `GET /{kind}/{ms}` with `kind` in `async-sleep` (awaits), `async-block` (blocks the
   loop with `time.sleep`), `sync-block` (a `def` task that blocks its thread): one
   counted task that takes `ms` milliseconds;
@@ -24,9 +26,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from shared.mailer import write_notification
+from shared.spec import NOTIFICATION_MESSAGE
+
 OK = {"ok": True}
 SLOT = "afterward.bench.slot"  # scope key: [response sent, task done], monotonic seconds
 KINDS = ("async-sleep", "async-block", "sync-block")
+#: The one recipient of `GET /notify`'s e-mails: the bench's sink counts them.
+NOTIFY_TO = "bench@example.com"
 
 registered: list[None] = []  # list.append is atomic: `def` tasks finish on worker threads
 finished: list[list[float]] = []
@@ -38,6 +45,12 @@ async def noop_async() -> None:
 
 def noop_sync() -> None:
     pass
+
+
+def notify() -> None:
+    """The spec's notification, sent as the `def` sender sends it: the same task as `noop_sync`,
+    with real work in it."""
+    write_notification(NOTIFY_TO, message=NOTIFICATION_MESSAGE)
 
 
 async def sleep_async(ms: int, slot: list[float]) -> None:

@@ -1,0 +1,1 @@
+"""Benchmark apps that are deliberately slower, for the checks that must catch them."""
