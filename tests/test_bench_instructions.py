@@ -77,8 +77,8 @@ def quick(*args: str, out: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_quick_run_catches_an_app_whose_tasks_do_more_work(tmp_path: Path) -> None:
-    """The deliberately slower app (tests/bench_apps) serialises a little JSON in each task: the
-    quick run measured against the real app's must flag both task endpoints and nothing else."""
+    """The deliberately slower app (tests/bench_apps) adds up numbers in each task: the quick run
+    measured against the real app's must flag both task endpoints and nothing else."""
     first = quick(out=tmp_path / "baseline.json")
     assert first.returncode == 0, first.stdout + first.stderr
     slower = quick("--apps", "tests.bench_apps", "--baseline", str(tmp_path / "baseline.json"),

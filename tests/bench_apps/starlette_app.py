@@ -1,22 +1,25 @@
-"""Starlette's benchmark app whose tasks do extra work: each no-op task also serialises a
-small JSON document a few times. The instruction tier's baseline check must catch it on the
-task endpoints, and only there."""
-
-import json
+"""Starlette's benchmark app whose tasks do extra work: each no-op task also adds up two
+thousand numbers in a Python loop, about a tenth of a request's instructions. The
+instruction tier's baseline check must catch it on the task endpoints, and only there."""
 
 import bench.apps.starlette_app as original
 
-WORK = [{"id": n, "ok": True} for n in range(20)]
+WORK = 2000
+
+
+def work() -> int:
+    total = 0
+    for n in range(WORK):
+        total += n
+    return total
 
 
 async def busy_async() -> None:
-    for _ in range(3):
-        json.dumps(WORK)
+    work()
 
 
 def busy_sync() -> None:
-    for _ in range(3):
-        json.dumps(WORK)
+    work()
 
 
 # The routes look these names up in their module when a request comes in.
