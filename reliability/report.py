@@ -223,14 +223,23 @@ def _durable(cells: Rows, pairs: list[tuple[str, str]], run: dict[str, Any]) -> 
         "through, waits until the broker holds no message, sends a barrier, then counts each address. "
         "Duplicates are counted rather than assumed away: the task checks a done-mark in Redis, keyed by "
         "its task id, before it sends."
-        + "".join(f" These rows come from a run of their own ({_duration(seconds)}), merged into the data."
-                  for seconds in _merged(run, durable=True)),
+        + _durable_runs(_merged(run, durable=True)),
         "",
         *_table(["pair", *(f"SIGKILL of {what}" for what in DURABLE_TARGETS.values())],
                 [[f"{f}-{s}", *(cell((f, s), t) for t in DURABLE_TARGETS)] for f, s in have]),
         *_durable_sigterm(cells, pairs),
         *_hung_broker(cells, pairs),
     ]
+
+
+def _durable_runs(seconds: list[int]) -> str:
+    """Where the durable rows come from, when runs of their own were merged into the data."""
+    if not seconds:
+        return ""
+    if len(seconds) == 1:
+        return f" These rows come from a run of their own ({_duration(seconds[0])}), merged into the data."
+    times = ", ".join(_duration(s) for s in seconds[:-1]) + f" and {_duration(seconds[-1])}"
+    return f" These rows come from {len(seconds)} runs of their own ({times}), merged into the data."
 
 
 def _durable_sigterm(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:

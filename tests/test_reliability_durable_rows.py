@@ -63,3 +63,12 @@ def test_the_hung_broker_table_follows_the_data() -> None:
     page = render(with_rows(data(), ("litestar", "uvicorn-std"), rows))
     assert "| litestar-uvicorn-std | o-new (4.25 s) | o-open (4.50 s) |" in page.splitlines()
     assert "came after 4.25 to 4.50 s" in page
+
+
+def test_durable_rows_from_several_runs_say_so() -> None:
+    """Rows merged from runs of their own name each run's time (`merges` whose rows were all durable)."""
+    changed = copy.deepcopy(data())
+    changed["run"]["merges"] = [m for m in changed["run"].get("merges", []) if not m["durable"]] + [
+        {"args": "--server uvicorn -k durable", "seconds": 61, "durable": True},
+        {"args": "--server granian -k durable", "seconds": 125, "durable": True}]
+    assert "from 2 runs of their own (1 min 1 s and 2 min 5 s), merged into the data." in render(changed)
