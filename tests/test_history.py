@@ -91,14 +91,17 @@ def test_semantics_page_links_each_property_to_its_history() -> None:
 
 
 def test_a_release_before_the_framework_had_tasks_reports_every_cell_with_its_reason() -> None:
-    """Quart 0.15.1 has no `add_background_task`: no test runs on it, yet every property has its row."""
+    """Quart 0.15.1 has no `add_background_task`: no task runs on it, yet every property has its row,
+    n/a with that reason where the property needs a task."""
     entry = observed()["sets"]["quart-0.15.1"]
     assert entry["status"] == "passed" and entry["installed"]["quart"] == "0.15.1"
     rows = {r["property"]: r for r in entry["results"]}
     assert set(rows) == set(properties())
     applies = [n for n, p in properties().items() if not p.cell("quart", "uvicorn").na]
-    assert applies and all(rows[n]["observed"].startswith("n/a: Quart has no `add_background_task`")
-                           for n in applies)
+    reason = "n/a: Quart has no `add_background_task`"
+    na = [n for n in applies if str(rows[n]["observed"]).startswith(reason)]
+    # What needs no task is measured there too (the server's exit with an idle connection), as declared.
+    assert len(na) > len(applies) / 2 and all(rows[n]["passed"] for n in applies if n not in na), rows
 
 
 def test_merging_sets_into_the_record_keeps_the_others_and_counts_their_coverage_again() -> None:
