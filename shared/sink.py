@@ -22,13 +22,16 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
-__all__ = ["STAGES", "Deliveries", "Gate", "Received", "SmtpSink"]
+__all__ = ["SILENT", "STAGES", "Deliveries", "Gate", "Received", "SmtpSink"]
 
 Match = Callable[[list[str]], bool]
 
 #: The stages of a conversation where a fault can be set, in their order: the greeting, the
 #: replies to `MAIL FROM`, `RCPT TO` and `DATA`, the reply after the message, the reply to `QUIT`.
 STAGES = ("greeting", "mail", "rcpt", "data", "message", "quit")
+#: A fault's reply that is no reply: the server says nothing more and keeps the connection open,
+#: until the client gives up (its time-out) and goes.
+SILENT = "(silent)"
 #: Before `RCPT TO` the recipient is not known: a fault there takes the next conversations.
 _BEFORE_RCPT = ("greeting", "mail")
 
@@ -108,6 +111,8 @@ class _Conversation(SMTP):
         if reply is None:
             await super()._handle_client()
             return
+        if reply == SILENT:
+            await _never()
         if reply:
             await self.push(reply)
         assert self.transport is not None
@@ -119,6 +124,8 @@ class _Conversation(SMTP):
         reply = self.event_handler._take("data", rcpts) if rcpts and not arg else None
         if reply is None:
             await super().smtp_DATA(arg)
+        elif reply == SILENT:
+            await _never()
         elif reply:
             await self.push(reply)
         else:
@@ -220,11 +227,14 @@ class SmtpSink:
 
     def fail_at(self, stage: str, reply: str, address: str | None = None, times: int = 1) -> None:
         """Answer `stage` (one of `STAGES`) of the next `times` conversations for `address` with
-        `reply`, e.g. '451 4.3.0 later'; `""` closes the connection there instead of answering.
+        `reply`, e.g. '451 4.3.0 later'; `""` closes the connection there instead of answering, and
+        `SILENT` answers nothing, the connection left open.
         At the greeting and `MAIL FROM` the recipient is not known yet: `address` must be None,
         and the fault takes whichever conversations come next."""
         if stage not in STAGES:
             raise ValueError(f"no SMTP stage {stage!r} (known: {', '.join(STAGES)})")
+        if reply == SILENT and stage == "message":
+            raise ValueError("the reply after the message is held with hold(), released by the test")
         if address is not None and stage in _BEFORE_RCPT:
             raise ValueError(f"a fault at {stage!r} comes before the recipient is known: no address")
         with self._cond:
@@ -318,6 +328,8 @@ class SmtpSink:
         envelope.mail_options.extend(mail_options)
         session.afterward_started = time.monotonic()  # type: ignore[attr-defined]
         reply = self._take("mail", [])
+        if reply == SILENT:
+            await _never()
         if reply == "":
             self._close(server)
             return "421 4.4.2 closing"  # written to a closed transport: nobody reads it
@@ -327,6 +339,8 @@ class SmtpSink:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         reply = self._take("rcpt", [address])
+        if reply == SILENT:
+            await _never()
         if reply == "":
             self._close(server)
             return "421 4.4.2 closing"
@@ -378,9 +392,16 @@ class SmtpSink:
 
     async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         reply = self._take("quit", getattr(session, "afterward_rcpts", []))
+        if reply == SILENT:
+            await _never()
         if reply == "":
             self._close(server)
         return "221 Bye" if not reply else reply
+
+
+async def _never() -> None:
+    """Wait until aiosmtpd cancels the handler: the client has gone (or the sink stops)."""
+    await asyncio.Event().wait()
 
 
 class Deliveries:

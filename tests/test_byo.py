@@ -97,12 +97,15 @@ WRONG = {
     "quit_failure_retried": "10",
     "error_on_child_logger": "10",
     "attempt_as_float": "10",
-    "lowercases_address": "8",
-    "sends_normalized_address": "8",
+    "lowercases_address": "3",
+    "sends_normalized_address": "3",
     "ascii_addresses_only": "8",
     "refuses_format_characters": "8",
     "body_from_template": "3",
     "default_time_out_10_s": "9",
+    "json_with_charset": "1",
+    "quit_time_out_retried": "10",
+    "q_length_in_utf16_units": "8",
 }
 
 #: Wrong apps whose mistake also fails an earlier clause's test, by nature: they run the whole tier

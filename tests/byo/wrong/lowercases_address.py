@@ -1,6 +1,5 @@
 """Wrong: the address is sent in lower case (breaks clause 3: the e-mail goes to `email` as given;
-only its domain is case-insensitive, and the spec does not say to change either; clause 8's
-test of the forms it allows sends one in mixed case)."""
+only its domain is case-insensitive, and the spec does not say to change either)."""
 
 from tests.byo import notify_app as n
 

@@ -1,6 +1,5 @@
 """Wrong: the e-mail goes to email-validator's normalized form of the address (breaks clause 3:
-to `email` as given; the normalized form lower-cases the domain; clause 8's test of the
-forms it allows sends one in mixed case)."""
+to `email` as given; the normalized form lower-cases the domain)."""
 
 from email_validator import validate_email
 
