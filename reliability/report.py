@@ -290,6 +290,7 @@ def _hung_broker(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
         return []
     rows = [r for p in have for c in cases if (r := cells[p].get(f"durable_hung_broker_{c}"))]
     seconds = [r["seconds"] for r in rows]
+    bound = uniform([f"{r['bound']:g}" for r in rows])
 
     def cell(p: tuple[str, str], case: str) -> str:
         r = cells[p].get(f"durable_hung_broker_{case}")
@@ -301,7 +302,7 @@ def _hung_broker(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
         "A proxy in front of Redis accepts connections and reads every byte the web app sends, and "
         "answers nothing (a hung Redis, a network partition), on a new connection or on the one a first "
         "notification left the app holding. Each answer is timed against the bound clause 14 states "
-        f"({uniform([r['bound'] for r in rows])} s: four times `AFTERWARD_BROKER_TIMEOUT`, for the replies "
+        f"({bound} s: four times `AFTERWARD_BROKER_TIMEOUT`, for the replies "
         "the publish waits for, its command's and one for each of kombu's two attempts at a new "
         "connection, and one more for all else); `GET /health` is asked while the enqueue waits; then the "
         "broker comes back and a later notification goes through. Over all pairs the `503` came after "
