@@ -343,6 +343,67 @@ def test_failed_task_closes_keepalive_connection(probe: Live, check: Any) -> Non
     check(closed)
 
 
+def _failure_logged(probe: Live, action: str) -> tuple[str, dict[str, Any]]:
+    """A task raises (`fail`, or `fail_handled`: the type the probe has an exception handler for).
+    Every log record at ERROR or above that carries the failure, from any logger (the probe's record
+    factory sees each one, `conformance/probes/tasks.py`): the loggers, in order (`app.logger` for
+    the one named after the app's module, Quart's), or `not logged`; and the first record's
+    exception, its level, and whether the server's output shows the task's request id (what an
+    operator reads)."""
+    rid = new_rid()
+    assert post(probe, f"/tasks/{rid}", plan=f"async:{action}").status_code == 200
+    failed = wait_event(probe, rid, "task_fail")
+    wait_event(probe, rid, "app_done")
+    later = new_rid("barrier")
+    assert post(probe, f"/tasks/{later}", plan="async:mark").status_code == 200
+    # A later task has ended: what the failure set off (records, a handler) has run. A record that
+    # names no request is this failure's when it came between the two, in the same process.
+    until = wait_event(probe, later, "task_end")
+    records = sorted(
+        (
+            e
+            for e in probe.events(None, "log_record")
+            if e["request_id"] == rid
+            or (
+                e["request_id"] is None
+                and e["pid"] == failed["pid"]
+                and failed["seq"] < e["seq"] < until["seq"]
+            )
+        ),
+        key=lambda e: e["seq"],
+    )
+    server = probe.own()
+    output = server.log_path.read_text(errors="replace") if server.log_path else ""
+    first = records[0] if records else {}
+    message = first.get("exc_message", "none")
+    own = probe.pair.app.partition(":")[0]  # a logger named after the app's module: the app's own
+    loggers = ("app.logger" if r["logger"] == own else r["logger"] for r in records)
+    return ", ".join(dict.fromkeys(loggers)) or "not logged", {
+        "exc_type": first.get("exc_type", "none"),
+        "exc_message": "the task's" if message == f"{rid}.0" else message,
+        "level": first.get("level", "none"),
+        "in_server_output": rid in output,
+        "handler": "ran" if probe.events(rid, "exception_handler") else "not run",
+    }
+
+
+def test_failed_task_exception_logged_by(probe: Live, check: Any) -> None:
+    """A task raises an exception no handler is registered for: which logger logs it (or none),
+    with what exception, and does the server's output show it?"""
+    loggers, seen = _failure_logged(probe, "fail")
+    seen.pop("handler")
+    check(loggers, **seen)
+
+
+def test_failed_task_exception_handler_runs(probe: Live, check: Any) -> None:
+    """A task raises an exception of a type the app registered an exception handler for (Starlette's
+    and FastAPI's `exception_handlers`, Litestar's, Quart's `errorhandler`): does the handler run?
+    Also: which logger logs what instead."""
+    loggers, seen = _failure_logged(probe, "fail_handled")
+    handler = seen.pop("handler")
+    check(handler == "ran", logger=loggers, **seen)
+
+
 def test_keepalive_next_request_waits_for_task(
     probe: Live, gates: GateServer, expected: bool, check: Any
 ) -> None:
@@ -373,18 +434,38 @@ def test_tasks_run_when_handler_errors(probe: Live, check: Any) -> None:
     check(bool(started(probe, rid)), status=status)
 
 
-def test_client_disconnect_before_response_runs_task(probe: Live, gates: GateServer, check: Any) -> None:
-    """When the client hangs up before the response, does the task still run?"""
+def _hung_up(probe: Live, gates: GateServer, add: str) -> tuple[bool, dict[str, Any]]:
+    """The client hangs up while the handler is held at its gate, the task added `before` or
+    `after` that first `await`: did the task start, and how did the app's call end?"""
     rid = new_rid()
     raw = Raw(probe)
-    raw.send("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1")
+    raw.send("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1&add={add}")
     gates.wait_arrived(f"{rid}.handler")
     raw.close()
     barrier(probe)  # the server has read the hang-up by the time a later request is served
     gates.release(f"{rid}.handler")
     done = wait_event(probe, rid, "app_done")
     barrier(probe)
-    check(bool(started(probe, rid)), app_error=done["error"] or "none")
+    return bool(started(probe, rid)), done
+
+
+def _handler_fate(probe: Live, rid: str) -> str:
+    if probe.events(rid, "handler_resumed"):
+        return "finished"
+    return "cancelled" if probe.events(rid, "handler_cancelled") else "not resumed"
+
+
+def test_client_disconnect_before_response_runs_task(probe: Live, gates: GateServer, check: Any) -> None:
+    """When the client hangs up before the response, does the task still run?"""
+    ran, done = _hung_up(probe, gates, "before")
+    check(ran, app_error=done["error"] or "none")
+
+
+def test_client_disconnect_task_added_after_await_runs(probe: Live, gates: GateServer, check: Any) -> None:
+    """The client hangs up while the handler awaits, and the handler adds its task only after
+    that `await` returns: does the task run (was the handler let go on, or cancelled first)?"""
+    ran, done = _hung_up(probe, gates, "after")
+    check(ran, handler=_handler_fate(probe, done["request_id"]), app_error=done["error"] or "none")
 
 
 def test_streaming_response_task_starts_after_last_chunk(probe: Live, check: Any) -> None:
@@ -394,6 +475,29 @@ def test_streaming_response_task_starts_after_last_chunk(probe: Live, check: Any
     assert response.status_code == 200 and response.text.count("chunk") == 3
     start, done = wait_event(probe, rid, "task_start"), wait_event(probe, rid, "response_complete")
     check(start["seq"] > done["seq"])
+
+
+def _upload_read(probe: Live, kind: str) -> str:
+    """A multipart upload whose handler adds a `kind` task that reads the uploaded file after the
+    response: what the read gives (`read`, `closed file`, or the error)."""
+    from conformance.probes.tasks import UPLOAD
+
+    rid = new_rid()
+    with probe.client(timeout=DEADLINE) as client:
+        answer = client.post(f"/upload/{rid}", params={"kind": kind}, files={"file": ("a.txt", UPLOAD)})
+    assert answer.status_code == 200, f"the upload was answered {answer.status_code}: {answer.text[:200]}"
+    return str(wait_event(probe, rid, "upload_read")["result"])
+
+
+def test_sync_task_reads_uploaded_file(probe: Live, check: Any) -> None:
+    """A `def` task added with the request's uploaded file (multipart): can it read the file once
+    the response is out?"""
+    check(_upload_read(probe, "sync"))
+
+
+def test_async_task_reads_uploaded_file(probe: Live, check: Any) -> None:
+    """The same with an `async def` task (`await file.read()` where the framework has it)."""
+    check(_upload_read(probe, "async"))
 
 
 # -- context variables -------------------------------------------------------------------
@@ -630,6 +734,25 @@ def test_task_group_runs_tasks_concurrently(probe: Live, gates: GateServer, chec
     check(not _second_waits_for_first(probe, gates, "task-group"))
 
 
+def test_task_group_failure_cancels_other_tasks(probe: Live, gates: GateServer, check: Any) -> None:
+    """Litestar: with `run_in_task_group=True`, one task held at its gate, a second that raises and a
+    third that only marks: is the held one cancelled when the second fails? Also: did the third
+    run, and what the app's call ended with. Read once a later request's task has ended."""
+    rid = new_rid()
+    assert post(probe, f"/task-group/{rid}", plan="async:gate,async:fail,async:mark").status_code == 200
+    wait_event(probe, rid, "task_fail", task="1")
+    _held_or_cancelled(probe, gates, rid)
+    barrier(probe)  # the loop has turned many times since the failure: a cancellation has landed
+    cancelled = bool(probe.events(rid, "task_cancelled"))
+    gates.release(f"{rid}.0")
+    done = wait_event(probe, rid, "app_done")
+    check(
+        cancelled,
+        later_task="ran" if any(e["task"] == "2" for e in probe.events(rid, "task_end")) else "not run",
+        app_error=done["error"] or "none",
+    )
+
+
 def test_handler_background_vs_response_background(probe: Live, check: Any) -> None:
     """Litestar: background set on both the route handler and the Response - which runs?"""
     rid = new_rid()
@@ -819,10 +942,23 @@ def test_h2_next_stream_waits_for_task(probe: Live, gates: GateServer, expected:
 def test_h2_stream_reset_before_response_runs_task(probe: Live, gates: GateServer, check: Any) -> None:
     """Over HTTP/2, when the client resets the stream (RST_STREAM) while the handler runs, does the
     handler's task still run? The connection stays open."""
+    ran, done = _reset(probe, gates, "before")
+    check(ran, app_error=done["error"] or "none")
+
+
+def test_h2_stream_reset_task_added_after_await_runs(probe: Live, gates: GateServer, check: Any) -> None:
+    """Over HTTP/2, the client resets the stream while the handler awaits, and the handler adds its
+    task only after that `await` returns: does the task run?"""
+    ran, done = _reset(probe, gates, "after")
+    check(ran, handler=_handler_fate(probe, done["request_id"]), app_error=done["error"] or "none")
+
+
+def _reset(probe: Live, gates: GateServer, add: str) -> tuple[bool, dict[str, Any]]:
+    """RST_STREAM while the handler is held at its gate, the task added `before` or `after` it."""
     rid = new_rid()
     conn = h2(probe)
     try:
-        sid = conn.request("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1")
+        sid = conn.request("POST", f"/tasks/{rid}?plan=async:mark&handler_gate=1&add={add}")
         gates.wait_arrived(f"{rid}.handler")
         conn.reset(sid)
         h2_barrier(conn)  # the server has read the reset by the time a later stream is answered
@@ -833,4 +969,4 @@ def test_h2_stream_reset_before_response_runs_task(probe: Live, gates: GateServe
     finally:
         gates.release(f"{rid}.handler")
         conn.close()
-    check(bool(started(probe, rid)), app_error=done["error"] or "none")
+    return bool(started(probe, rid)), done

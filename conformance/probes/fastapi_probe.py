@@ -8,15 +8,22 @@ import inspect
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends, FastAPI, Request
+from fastapi import BackgroundTasks, Depends, FastAPI, Request, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from conformance.probes.tasks import (async_task, cancel_after_response, dependency_task, flipped, handle,
-                                       observe, ping, register_sync, with_recipe)
+from conformance.probes.tasks import (HandledTaskFailure, async_task, cancel_after_response, dependency_task,
+                                       flipped, handle, handled_failure, observe, ping, register_sync,
+                                       upload_reader, with_recipe)
 from shared.recorder import record
 
-api = FastAPI()
+
+
+async def on_handled(request: Request, exc: HandledTaskFailure) -> JSONResponse:
+    return JSONResponse({"handled": handled_failure(exc)}, status_code=500)
+
+
+api = FastAPI(exception_handlers={HandledTaskFailure: on_handled})
 
 
 async def dep(background_tasks: BackgroundTasks, rid: str, dep: bool = False) -> None:
@@ -46,6 +53,12 @@ async def stream(rid: str, request: Request, background_tasks: BackgroundTasks):
 @api.post("/sync-endpoint/{rid}")
 def sync_endpoint(rid: str, request: Request, background_tasks: BackgroundTasks):
     register_sync(rid, request.query_params, background_tasks.add_task)
+    return {"rid": rid}
+
+
+@api.post("/upload/{rid}")
+async def upload(rid: str, file: UploadFile, request: Request, background_tasks: BackgroundTasks):
+    background_tasks.add_task(*upload_reader(rid, request.query_params, file))
     return {"rid": rid}
 
 

@@ -1,14 +1,19 @@
 """Litestar probe: `BackgroundTask(s)` on the returned `Response`, and on the route handler."""
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask, BackgroundTasks
+from litestar.datastructures import UploadFile
 from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Stream
 
-from conformance.probes.tasks import (async_task, dependency_task, flipped, handle, observe, ping,
-                                       register_sync, with_recipe)
+from conformance.probes.tasks import (HandledTaskFailure, async_task, dependency_task, flipped, handle,
+                                       handled_failure, observe, ping, register_sync, upload_reader,
+                                       with_recipe)
 
 
 def dep(rid: str, request: Request) -> list[BackgroundTask]:
@@ -41,6 +46,14 @@ def sync_endpoint(rid: str, request: Request) -> Response[dict[str, str]]:
     return Response({"rid": rid}, background=BackgroundTasks(found))
 
 
+Upload = Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)]
+
+
+@post("/upload/{rid:str}", status_code=200)
+async def upload(rid: str, request: Request, data: Upload) -> Response[dict[str, str]]:
+    return Response({"rid": rid}, background=BackgroundTask(*upload_reader(rid, request.query_params, data)))
+
+
 @get("/ping/{rid:str}")
 async def ping_route(rid: str) -> dict[str, str]:
     return ping(rid)
@@ -67,5 +80,10 @@ async def handler_background(rid: str) -> Response[dict[str, str]]:
     return Response({"rid": rid}, background=BackgroundTask(async_task, rid, "response", "mark"))
 
 
-app = observe(with_recipe(Litestar(route_handlers=[tasks, stream, sync_endpoint, ping_route, health,
-                                                   task_group, handler_background])))
+def on_handled(request: Request, exc: HandledTaskFailure) -> Response[dict[str, str]]:
+    return Response({"handled": handled_failure(exc)}, status_code=500)
+
+
+app = observe(with_recipe(Litestar(route_handlers=[tasks, stream, sync_endpoint, upload, ping_route, health,
+                                                   task_group, handler_background],
+                                   exception_handlers={HandledTaskFailure: on_handled})))

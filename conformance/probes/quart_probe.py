@@ -4,8 +4,9 @@ from collections.abc import AsyncIterator
 
 from quart import Blueprint, Quart, current_app, g, request
 
-from conformance.probes.tasks import (dependency_task, flipped, handle, observe, ping, recipe_part,
-                                       register_sync, with_recipe)
+from conformance.probes.tasks import (HandledTaskFailure, dependency_task, flipped, handle, handled_failure,
+                                       observe, ping, recipe_part, register_sync, upload_reader,
+                                       with_recipe)
 
 bp = Blueprint("probe", __name__)
 
@@ -59,9 +60,21 @@ async def register_later(response):
     return response
 
 
+@bp.post("/upload/<rid>")
+async def upload(rid: str):
+    files = await request.files
+    add(*upload_reader(rid, request.args, files["file"]))
+    return {"rid": rid}
+
+
 @bp.get("/ping/<rid>")
 async def ping_route(rid: str):
     return ping(rid)
+
+
+@bp.app_errorhandler(HandledTaskFailure)
+async def on_handled(error: HandledTaskFailure):
+    return {"handled": handled_failure(error)}, 500
 
 
 @bp.get("/health")

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 
-from conformance.probes.tasks import (cancel_after_response, dependency_task, flipped, handle, observe, ping,
-                                       recipe_part, register_sync, with_recipe)
+from conformance.probes.tasks import (HandledTaskFailure, cancel_after_response, dependency_task, flipped,
+                                       handle, handled_failure, observe, ping, recipe_part, register_sync,
+                                       upload_reader, with_recipe)
 
 BackgroundTasks = recipe_part("tasks", StarletteBackgroundTasks)  # a recipe's class, where one is applied
 
@@ -40,12 +41,23 @@ def sync_endpoint(request: Request) -> JSONResponse:
     return JSONResponse({"rid": rid}, background=background_tasks)
 
 
+async def upload(request: Request) -> JSONResponse:
+    rid, background_tasks = request.path_params["rid"], BackgroundTasks()
+    form = await request.form()
+    background_tasks.add_task(*upload_reader(rid, request.query_params, form["file"]))
+    return JSONResponse({"rid": rid}, background=background_tasks)
+
+
 async def ping_route(request: Request) -> JSONResponse:
     return JSONResponse(ping(request.path_params["rid"]))
 
 
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def on_handled(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"handled": handled_failure(exc)}, status_code=500)
 
 
 async def pass_through(request: Request, call_next):
@@ -61,6 +73,7 @@ app = observe(with_recipe(Starlette(routes=[
     Route("/tasks/{rid}", tasks, methods=["POST"]),
     Route("/stream/{rid}", stream, methods=["POST"]),
     Route("/sync-endpoint/{rid}", sync_endpoint, methods=["POST"]),
+    Route("/upload/{rid}", upload, methods=["POST"]),
     Route("/ping/{rid}", ping_route),
     Route("/health", health),
-])))
+], exception_handlers={HandledTaskFailure: on_handled})))

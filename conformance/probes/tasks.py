@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import importlib
+import logging
 import os
+import re
 import signal
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
@@ -30,12 +32,15 @@ __all__ = [
     "CTX",
     "FLIP_ENV",
     "KNOBS",
+    "HandledTaskFailure",
     "HandlerFailure",
     "TaskFailure",
     "cancel_after_response",
     "flipped",
     "handle",
+    "handled_failure",
     "observe",
+    "upload_reader",
     "recipe_part",
     "steps",
     "with_recipe",
@@ -67,6 +72,7 @@ KNOBS = {
     "queue_behind_tasks": "a request reaches the app only once every task added before it has ended",
     "cancel_on_disconnect": "cancel the app's call when the client hangs up",
     "drop_after_gate": "drop the tasks of a handler that was held at its gate, as if the client had gone",
+    "early": "register the tasks before the handler's first `await`, even where the request asks for after",
     "exit_on_term": "end the process at once on SIGTERM (where the signal reaches the app's process)",
     "ignore_term": "ignore SIGTERM (where the signal reaches the app's process): a server that never exits",
     "hold_shutdown": "hold the lifespan shutdown 3 s before the app sees it: a server that exits late",
@@ -78,6 +84,9 @@ KNOBS = {
     "no_response_background": "Litestar: the returned Response sets no `background`",
     "mw_cancel": "behind the pass-through middleware: cancel the app's call once its response is sent",
     "cleanup_first": "FastAPI: the `yield` dependency does its clean-up (and adds its task) before it yields",
+    "handler_in_task": "a task's `HandledTaskFailure` goes to the registered handler's code, then on up",
+    "copy_upload": "hand the upload-reading task a copy of the uploaded file's bytes, read in the handler",
+    "close_upload": "close the uploaded file in the handler, after adding the task that reads it",
 }
 _knobs = frozenset(filter(None, os.environ.get(FLIP_ENV, "").split(",")))
 if _knobs - set(KNOBS):
@@ -113,6 +122,72 @@ class HandlerFailure(RuntimeError):
     pass
 
 
+class HandledTaskFailure(TaskFailure):
+    """What a task raises with `fail_handled`: the type each probe registers an exception handler for."""
+
+
+def handled_failure(error: BaseException) -> str:
+    """What each probe's exception handler for `HandledTaskFailure` does: record that it ran."""
+    rid = str(error).rpartition(".")[0]
+    record("exception_handler", rid, error=type(error).__name__)
+    return rid
+
+
+# -- the app's log, as the task's failure reaches it ----------------------------------------------
+
+#: The task's failure in a traceback written out as text: `...TaskFailure: <rid>.<index>`.
+_failure_text = re.compile(r"TaskFailure: (\S+)\.\w+")
+
+
+def _failure_in(error: BaseException | None, seen: set[int] | None = None) -> BaseException | None:
+    """The task's own failure, in `error` or in what it was raised from (causes, groups)."""
+    seen = set() if seen is None else seen
+    if error is None or id(error) in seen:
+        return None
+    seen.add(id(error))
+    if isinstance(error, TaskFailure):
+        return error
+    inner = list(getattr(error, "exceptions", ())) + [error.__cause__, error.__context__]
+    return next((found for e in inner if (found := _failure_in(e, seen)) is not None), None)
+
+
+def _log_record_factory(make: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """Every record a logger makes, from any logger and whatever its handlers, passes here
+    (`logging.setLogRecordFactory`). A record at ERROR or above is an event `log_record`: the
+    logger's name and the exception it carries (the logged one, which may wrap the task's), under
+    the request id of the task's failure in it. A server that writes the traceback into the message
+    itself (granian) gives only the logged exception's own traceback: its type and message are the
+    text's last line, and where the task's failure is not in it (it was raised from it), the record
+    has no request id, and a test takes it by its place among the events."""
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        made = make(*args, **kwargs)
+        if made.levelno < logging.ERROR:
+            return made
+        logged = made.exc_info[1] if made.exc_info else None
+        if logged is not None:
+            failure = _failure_in(logged)
+            rid = str(failure).rpartition(".")[0] if failure is not None else None
+            kind, message = type(logged).__name__, str(logged)
+        else:
+            try:
+                text = made.getMessage()
+            except (TypeError, ValueError):  # arguments that do not fit the message: read it as it is
+                text = str(made.msg)
+            found = _failure_text.search(text)
+            rid = found.group(1) if found is not None else None
+            last = text.strip().splitlines()[-1] if text.strip() else ""
+            kind, _, message = last.partition(": ") if ": " in last else ("none", "", last)
+            kind = kind.rpartition(".")[2]
+        record("log_record", rid, logger=made.name, level=made.levelname, exc_type=kind, exc_message=message)
+        return made
+
+    return factory
+
+
+logging.setLogRecordFactory(_log_record_factory(logging.getLogRecordFactory()))
+
+
 def _gates() -> str:
     return os.environ[GATES_ENV]
 
@@ -121,9 +196,9 @@ def sync_task(rid: str, index: str, action: str) -> None:
     record("task_start", rid, task=index, ctx=CTX.get())
     if action in ("gate", "block"):
         wait_gate(_gates(), f"{rid}.{index}")
-    if action == "fail":
+    if action in ("fail", "fail_handled"):
         record("task_fail", rid, task=index)
-        raise TaskFailure(f"{rid}.{index}")
+        raise (HandledTaskFailure if action == "fail_handled" else TaskFailure)(f"{rid}.{index}")
     record("task_end", rid, task=index)
 
 
@@ -139,10 +214,66 @@ async def async_task(rid: str, index: str, action: str) -> None:
     except asyncio.CancelledError:
         record("task_cancelled", rid, task=index)
         raise
-    if action == "fail":
+    if action in ("fail", "fail_handled"):
         record("task_fail", rid, task=index)
-        raise TaskFailure(f"{rid}.{index}")
+        raise (HandledTaskFailure if action == "fail_handled" else TaskFailure)(f"{rid}.{index}")
     record("task_end", rid, task=index)
+
+
+# -- a task that reads the request's uploaded file ---------------------------------------------------
+
+#: What the probe's clients upload (`/upload/{rid}`, multipart field `file`).
+UPLOAD = b"afterward upload\n"
+
+
+def _upload_result(data: bytes) -> str:
+    return "read" if data == UPLOAD else f"read {len(data)} other bytes"
+
+
+def _failed_read(error: Exception) -> str:
+    return "closed file" if "closed file" in str(error) else f"{type(error).__name__}: {error}"
+
+
+def _stream(upload: Any) -> Any:
+    """The file object under a framework's upload (Starlette's and Litestar's `UploadFile.file`,
+    Werkzeug's `FileStorage.stream`), or the bytes a wrong probe copied."""
+    return getattr(upload, "file", None) or getattr(upload, "stream", None) or upload
+
+
+def read_upload_sync(rid: str, upload: Any) -> None:
+    record("task_start", rid, task="upload")
+    try:
+        result = _upload_result(_stream(upload).read())
+    except Exception as error:  # the observation: what reading it after the response gives
+        result = _failed_read(error)
+    record("upload_read", rid, result=result)
+
+
+async def read_upload_async(rid: str, upload: Any) -> None:
+    record("task_start", rid, task="upload")
+    read = getattr(upload, "read", None)
+    try:
+        if asyncio.iscoroutinefunction(read):  # Starlette's and Litestar's `UploadFile.read()`
+            result = _upload_result(await upload.read())
+        else:  # Werkzeug's `FileStorage` (Quart) has no async reader; copied bytes neither
+            result = _upload_result(_stream(upload).read())
+    except Exception as error:
+        result = _failed_read(error)
+    record("upload_read", rid, result=result)
+
+
+def upload_reader(rid: str, query: Any, upload: Any) -> tuple[Any, ...]:
+    """The task that reads `upload` after the response (`?kind=sync|async`), as the handler adds it:
+    `add(*upload_reader(...))` (with the wrong probes' copy or early close); a variadic tuple, as
+    `dependency_task`'s, for mypy's check of `add_task(func, *args)`."""
+    import io
+
+    if flipped("copy_upload"):
+        upload = io.BytesIO(_stream(upload).read())
+    reader = read_upload_sync if query.get("kind") == "sync" else read_upload_async
+    if flipped("close_upload"):
+        _stream(upload).close()
+    return reader, rid, upload
 
 
 Step = tuple[Callable[..., Any], str, str, str]
@@ -153,7 +284,7 @@ def steps(rid: str, plan: str) -> list[Step]:
     out = []
     for index, step in enumerate(filter(None, plan.split(","))):
         kind, _, action = step.partition(":")
-        if kind not in ("sync", "async") or action not in ("mark", "gate", "block", "fail"):
+        if kind not in ("sync", "async") or action not in ("mark", "gate", "block", "fail", "fail_handled"):
             raise ValueError(f"bad plan step {step!r}")
         out.append((sync_task if kind == "sync" else async_task, rid, str(index), action))
     return out
@@ -195,6 +326,8 @@ def wrong(fn: Callable[..., Any], rid: str) -> Callable[..., Any]:
         fn = _in_context(fn, lambda: ctx)
     if flipped("isolate"):
         fn = _isolated(fn, is_async)
+    if flipped("handler_in_task"):
+        fn = _to_handler(fn, is_async)
     if flipped("defer"):
         fn, is_async = _deferred(fn, rid), True
     if flipped("hold_final") or flipped("queue_behind_tasks") or flipped("propagate"):
@@ -245,6 +378,30 @@ def _isolated(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
             fn(*args)
         except TaskFailure:
             pass
+
+    return run
+
+
+def _to_handler(fn: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
+    if is_async:
+
+        @wraps(fn)
+        async def run_async(*args: Any) -> None:
+            try:
+                await fn(*args)
+            except HandledTaskFailure as error:
+                handled_failure(error)
+                raise
+
+        return run_async
+
+    @wraps(fn)
+    def run(*args: Any) -> None:
+        try:
+            fn(*args)
+        except HandledTaskFailure as error:
+            handled_failure(error)
+            raise
 
     return run
 
@@ -300,7 +457,9 @@ async def handle(rid: str, query: Any, add: Callable[..., Any]) -> None:
         for fn, *args in found:
             await _call(wrong(fn, rid), *args)
         found = []
-    if not flipped("late"):
+    # `?add=after`: the tasks are added after the handler's first `await` (its gate), not before.
+    after_await = query.get("add") == "after" and not flipped("early")
+    if not (flipped("late") or after_await):
         _register(rid, found, add)
     if query.get("ctx") == "after":
         CTX.set(rid)
@@ -313,6 +472,8 @@ async def handle(rid: str, query: Any, add: Callable[..., Any]) -> None:
         record("handler_resumed", rid)
         if flipped("drop_after_gate"):
             found = []
+    if after_await and not flipped("late"):
+        _register(rid, found, add)
     if query.get("fail"):
         raise HandlerFailure(rid)
     if flipped("late"):
