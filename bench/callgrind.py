@@ -2,8 +2,8 @@
 
 The server starts with instrumentation off (`--instr-atstart=no`), so that start-up runs at
 valgrind's plain speed and is never counted. `on()` switches it on, in every process of the
-server (hypercorn and granian serve from a child: `--trace-children=yes` runs the children
-under callgrind too); `dump()` writes what each process executed since its last dump and
+server (some servers serve from a child: `--trace-children=yes` runs the children under
+callgrind too); `dump()` writes what each process executed since its last dump and
 returns the sum, and callgrind starts counting from zero again. The commands reach the
 processes through `vgdb`, valgrind's own channel (what `callgrind_control` uses), by PID:
 only the processes this server started are ever addressed.

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"one run, batches of {QUICK.n} and {2 * QUICK.n} (the first pair only, "
                              "unless --only names others)")
-    parser.add_argument("--only", help="comma-separated pairs, e.g. bare-uvicorn,quart-granian")
+    parser.add_argument("--only", help="comma-separated pairs, e.g. bare-uvicorn,quart-hypercorn")
     parser.add_argument("--apps", default=DEFAULT_APPS,
                         help="the package whose `<framework>_app` modules are measured (default %(default)s)")
     parser.add_argument("--out", type=Path, help="the JSON report (default reports/instructions.json, "

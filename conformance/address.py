@@ -1,7 +1,7 @@
 """One address syntax for every table (expected, flips, recipes, changes).
 
 An address is `framework[.server][@python]`, each part a name from the axis records
-(`shared.axes`) or `*` for every value: `quart`, `"quart.hypercorn"`, `"*.granian"`,
+(`shared.axes`) or `*` for every value: `quart`, `"quart.hypercorn"`, `"*.uvicorn-std"`,
 `"*@3.12"`, `"litestar.uvicorn@3.13"`, `"*"`; a Python with `+` is that one and every later
 one (`"quart@3.12+"`). A value is stated once where it holds for
 every server (or Python), and per server or per Python only where it differs.

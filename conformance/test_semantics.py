@@ -539,8 +539,8 @@ def _held_then_sigterm(probe: Live, gates: GateServer) -> tuple[str, float]:
 
 
 #: The work a short task has left at SIGTERM: less than every bounded grace declared (hypercorn's
-#: 3 s, Quart's 5 s), more than none (granian's), and more than the second a loaded granian may
-#: take to exit, its loop running the lifespan shutdown meanwhile.
+#: 3 s, Quart's 5 s), more than none (a server without a grace), and more than the second such a
+#: server may take to exit under load, its loop running the lifespan shutdown meanwhile.
 SHORT_TASK = 2.0
 
 

@@ -2,7 +2,7 @@
 framework and one for the durable twins, each cell one click from its evidence.
 
 A cell states its value once where it holds on every server and Python, and names the
-exceptions otherwise (`no; yes on hypercorn, granian`). Its evidence is the declared `why` and
+exceptions otherwise (`no; yes on hypercorn, uvicorn-std`). Its evidence is the declared `why` and
 pinned source of each distinct value (`conformance/expected.toml`), the value the last committed
 runs measured with their versions (`docs/pythons/observed.json`, the sweep over the Pythons, and
 the `newest` set of `docs/versions/observed.json`), the wrong probe that flips it
@@ -90,7 +90,7 @@ def _measured_label(label: str) -> bool:
 
 
 def where(points: Sequence[tuple[str, str]], servers: Sequence[str], pythons: Sequence[str]) -> str:
-    """Where a value holds, in words: `on hypercorn, granian`, `on Python 3.12, 3.13`, or per server."""
+    """Where a value holds, in words: `on hypercorn, uvicorn-std`, `on Python 3.12, 3.13`, or per server."""
     on = [s for s in servers if any(p[0] == s for p in points)]
     at = [v for v in pythons if any(p[1] == v for p in points)]
     if set(points) == {(s, v) for s in on for v in at}:

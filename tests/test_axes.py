@@ -145,3 +145,14 @@ def test_an_address_naming_nothing_known_is_refused() -> None:
             Address.parse(bad, "t.toml [p]")
     assert str(Address.parse("quart.hypercorn@3.12+")) == "quart.hypercorn@3.12+"
     assert set(FRAMEWORKS) and set(SERVERS)
+
+
+def test_the_newest_server_is_named_in_code_only_by_its_record() -> None:
+    """Outside `tests/`, the one Python module that names granian (the server added last) is
+    `shared/axes.py`, its record: every other module takes the servers from the records."""
+    files = subprocess.run(["git", "ls-files", "-z", "*.py"], cwd=REPO, capture_output=True, text=True,
+                           check=True)
+    modules = [REPO / n for n in filter(None, files.stdout.split("\0")) if not n.startswith("tests/")]
+    naming = [str(m.relative_to(REPO)) for m in modules
+              if m.is_file() and "granian" in m.read_text(encoding="utf-8").lower()]
+    assert naming == ["shared/axes.py"], naming

@@ -156,9 +156,9 @@ def _log_record_factory(make: Callable[..., logging.LogRecord]) -> Callable[...,
     (`logging.setLogRecordFactory`). A record at ERROR or above is an event `log_record`: the
     logger's name and the exception it carries (the logged one, which may wrap the task's), under
     the request id of the task's failure in it. A server that writes the traceback into the message
-    itself (granian) gives only the logged exception's own traceback: its type and message are the
-    text's last line, and where the task's failure is not in it (it was raised from it), the record
-    has no request id, and a test takes it by its place among the events."""
+    itself (from code outside Python) gives only the logged exception's own traceback: its type and
+    message are the text's last line, and where the task's failure is not in it (it was raised from
+    it), the record has no request id, and a test takes it by its place among the events."""
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         made = make(*args, **kwargs)
