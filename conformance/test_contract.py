@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -880,6 +881,38 @@ def test_smtp_time_out_defaults_to_30_s(configured, sink: SmtpSink, address: str
         )
         assert failed[sender]["temporary"] is True and failed[sender]["final"] is False, failed[sender]
         app.wait_event(target, "mail_sent", attempt=2)
+
+
+@pytest.mark.clause("10")
+@pytest.mark.long
+def test_quit_unanswered_until_the_apps_own_time_out_is_sent_once(
+    live: Live, sink: SmtpSink, address: str
+) -> None:
+    """Clauses 3 and 10: the SMTP server takes the message (`250`) and leaves `QUIT` unanswered, so
+    the sender meets its own time-out (30 s by default; by `--url`, whatever the app was started
+    with): the e-mail is sent at the first attempt, no attempt failed, and it is delivered once.
+    The same fault at a 1-s time-out needs a server the suite starts; this one runs on the app as
+    it is (by `--url` too), a wait of the app's time-out: `--long` only."""
+    live.need_events()
+    targets = {sender: f"quit-{sender}-{address}" for sender in ("sync", "async")}
+    for target in targets.values():
+        sink.fail_at("quit", SILENT, target)
+    for sender, target in targets.items():
+        assert notify(live, target, sender=sender).status_code == 200
+    deadline = time.monotonic() + 2 * DEFAULT_TIME_OUT + DEADLINE
+    for sender, target in targets.items():
+        sink.wait_for(target, timeout=DEADLINE)
+        while not (outcome := live.events(target, "mail_sent") + live.events(target, "mail_failed")):
+            assert time.monotonic() < deadline, f"the {sender} sender recorded no outcome for {target}"
+            time.sleep(0.05)  # polling the app's event file, as wait_event does
+        failed = [e["attempt"] for e in live.events(target, "mail_failed")]
+        assert not failed, (
+            f"the {sender} sender took the unanswered QUIT for a failed attempt (mail_failed for attempts "
+            f"{failed}): the server had answered the message 250, so the e-mail was sent"
+        )
+        assert [e["attempt"] for e in outcome] == [1], outcome
+    for target in targets.values():
+        check_delivered_once(sink, target, "sent", BACKOFF + LATE)
 
 
 #: A loopback address nothing listens on (Linux routes all of 127.0.0.0/8 to the loopback

@@ -66,7 +66,9 @@ class App:
     folder: str  # relative to the checkout
     what: str  # for the page
     checked_by: str  # for the page
-    long: bool = False  # whether the suite's `--long` checks can run on it (by URL it cannot restart the app)
+    #: Whether `--long` can kill more on it: by URL the suite cannot start the app again with its
+    #: defaults, but it can wait out the app's own SMTP time-out (an unanswered QUIT).
+    long: bool = False
 
     @property
     def source(self) -> Path:
@@ -86,6 +88,7 @@ APPS: dict[str, App] = {
         "independent/fastify_notifier",
         "Node.js, Fastify and nodemailer",
         "`afterward-conformance --url ... --log ... --events ...` (`node server.js`)",
+        long=True,
     ),
 }
 

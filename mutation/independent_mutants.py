@@ -20,6 +20,9 @@ class Mutant:
     clause: int
     sentence: str  # the spec's words it breaks
     edits: tuple[tuple[str, str, str], ...]
+    #: Why the contract tier, as a user runs it on this app, cannot see the break: declared only
+    #: for a survivor (the page shows it; a killed mutant with a reason is refused).
+    unseen: str = ""
 
 
 S1_BODY = 'answers at once `200` with the JSON body `{"message": "Notification sent in the background"}`'
@@ -52,6 +55,21 @@ S9_LOG = "`AFTERWARD_LOG_PATH` (default `afterward.log` in the temp directory)"
 S10_FINAL = "a `mail_failed` event per failed attempt (...; `temporary` and `final`, booleans)"
 S10_LOGGER = "for the final one, one `ERROR` record on Python's `afterward.mailer` logger"
 S10_PERMANENT = "permanent ones (5xx) are not retried"
+UNSEEN_RESTART = (
+    "by `--url` the suite reaches an app the user started and configured: it cannot start it again "
+    "without a setting (`the app runs elsewhere (--url): the suite cannot start it with another "
+    "configuration`), so it sees none of clause 9's defaults"
+)
+UNSEEN_CAP = (
+    "the cap shows only when the doubled wait passes 2 s before the attempts run out, a configuration "
+    "the suite starts an app with (`--app`); by `--url` the user's start decides it (the default 0.2 s "
+    "and 4 attempts wait 0.2, 0.4 and 0.8 s), and the suite cannot start the app again with another"
+)
+UNSEEN_RECORDS = (
+    "the record on Python's `afterward.mailer` logger exists only in a Python process; by `--url` the "
+    "suite reads the app's log file and events, not its logging (`the app's logging is its own (--url): "
+    "its records cannot be read`), and the spec gives the record no form outside Python"
+)
 S11_T = "`t` = `time.monotonic()`"
 S11_SEQ = "`seq` = the process's order, increasing"
 S11_LOG = "`log_written` (request id = the log line)"
@@ -551,6 +569,7 @@ FASTIFY = [
         9,
         S9_PORT,
         ((MAILER, "env.AFTERWARD_SMTP_PORT ?? 8025", "env.AFTERWARD_SMTP_PORT ?? 8026"),),
+        unseen=UNSEEN_RESTART,
     ),
     Mutant(
         "fastify",
@@ -564,6 +583,7 @@ FASTIFY = [
                 "env.AFTERWARD_MAIL_FROM ?? 'notifier@localhost'",
             ),
         ),
+        unseen=UNSEEN_RESTART,
     ),
     Mutant(
         "fastify",
@@ -571,6 +591,7 @@ FASTIFY = [
         9,
         S9_TIMEOUT,
         ((MAILER, "env.AFTERWARD_SMTP_TIMEOUT ?? 30", "env.AFTERWARD_SMTP_TIMEOUT ?? 5"),),
+        unseen=UNSEEN_RESTART,
     ),
     Mutant(
         "fastify",
@@ -591,6 +612,7 @@ FASTIFY = [
                 "Math.min(config.backoff * 2 ** (attempt - 1), 4)",
             ),
         ),
+        unseen=UNSEEN_CAP,
     ),
     Mutant(
         "fastify",
@@ -598,6 +620,7 @@ FASTIFY = [
         9,
         S9_LOG,
         ((SERVER, "path.join(os.tmpdir(), 'afterward.log')", "path.join(os.tmpdir(), 'notifier.log')"),),
+        unseen=UNSEEN_RESTART,
     ),
     Mutant(
         "fastify",
@@ -618,6 +641,7 @@ FASTIFY = [
         10,
         S10_LOGGER,
         ((MAILER, "process.stderr.write(`ERROR:afterward.mailer:${text}\\n`);", "void text;"),),
+        unseen=UNSEEN_RECORDS,
     ),
     Mutant(
         "fastify",

@@ -198,6 +198,7 @@ def _kill_rates(independent: dict[str, Any]) -> list[tuple[str, int, int]]:
 def independent_section(independent: dict[str, Any]) -> list[str]:
     """The independent apps' one-clause mutants: kill rate per app, every survivor with its sentence."""
     from mutation.independent import APPS
+    from mutation.independent_mutants import MUTANTS
 
     mutants = independent["mutants"]
     out = ["## Independent implementations", "",
@@ -221,9 +222,18 @@ def independent_section(independent: dict[str, Any]) -> list[str]:
         out.append(f"| [{app}](../{record.folder}/README.md) ({record.what}) | {record.checked_by} | "
                    f"{total} | {killed} | {long} | {total - killed} | {100 * killed / total:.0f}% |")
     out += ["", "### Survivors of the independent apps", "",
-            "Each is a spec violation the contract tier lets through; the sentence it breaks:", ""]
+            "Each is a spec violation the contract tier lets through; the sentence it breaks, and why "
+            "the suite, run on that app as a user runs it, cannot see it "
+            "([mutation/independent_mutants.py](../mutation/independent_mutants.py), `unseen`):", ""]
+    unseen = {(m.app, m.name): m.unseen for m in MUTANTS if m.unseen}
+    stale = sorted(f"{m['app']} {m['name']}" for m in mutants
+                   if m["outcome"] == "killed" and (m["app"], m["name"]) in unseen)
+    if stale:
+        raise ValueError(f"a reason why the suite cannot see it, for mutants it killed: {', '.join(stale)}")
     survivors = [m for m in mutants if m["outcome"] == "survived"]
-    out += [f"- {m['app']} `{m['name']}` (clause {m['clause']}): {m['sentence']}" for m in survivors]
+    out += [f"- {m['app']} `{m['name']}` (clause {m['clause']}): {m['sentence'].rstrip('.')}. "
+            + (f"Unseen: {unseen[m['app'], m['name']]}." if (m["app"], m["name"]) in unseen
+               else "**Not killed, no reason declared.**") for m in survivors]
     out += [] if survivors else ["None."]
     out += ["", "### Killed, and the tests that failed", "",
             "| app | mutant | clause | failed tests (their clauses) | s |", "|---|---|---|---|---|"]

@@ -113,6 +113,25 @@ def test_the_page_gives_each_apps_kill_rate_and_lists_every_survivor() -> None:
     row["outcome"] = "survived"
     survivors = render(committed, independent=changed).partition("### Survivors of the independent apps")[2]
     assert f"{row['app']} `{row['name']}` (clause {row['clause']}): {row['sentence']}" in survivors
+    assert "Not killed, no reason declared" in survivors
+
+
+def test_every_survivor_of_an_independent_app_says_why_the_suite_cannot_see_it() -> None:
+    """A survivor is either killed by a test or declared unseen, with the reason (`Mutant.unseen`);
+    a reason for a mutant the suite killed is refused."""
+    data = json.loads(DATA.read_text(encoding="utf-8"))
+    committed = json.loads((REPO / "docs" / "mutation" / "mutation.json").read_text(encoding="utf-8"))
+    page = render(committed, independent=data)
+    assert "Not killed, no reason declared" not in page
+    unseen = {(m.app, m.name): m.unseen for m in MUTANTS if m.unseen}
+    survivors = [m for m in data["mutants"] if m["outcome"] == "survived"]
+    for m in survivors:
+        assert f"Unseen: {unseen[m['app'], m['name']]}." in page, m["name"]
+    stale = copy.deepcopy(data)
+    row = next(m for m in stale["mutants"] if (m["app"], m["name"]) in unseen)
+    row["outcome"] = "killed"
+    with pytest.raises(ValueError, match=row["name"]):
+        render(committed, independent=stale)
 
 
 def test_node_address_check_agrees_with_email_validator(node_modules: Path) -> None:
