@@ -98,14 +98,24 @@ def failed(email: str, attempt: int, error: Exception, final: bool) -> None:
     record("mail_failed", email, attempt=attempt, error=repr(error), temporary=temporary(error), final=final)
 
 
+def deliver(host: str, port: int, timeout: float, msg: EmailMessage) -> None:
+    smtp = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        smtp.send_message(msg)
+    finally:  # the message is sent once the server took it: a failed QUIT after it is no failure
+        try:
+            smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            smtp.close()
+
+
 def send_sync(email: str) -> None:
     host, port, timeout = smtp_server()
     backoff = waits()
     for attempt in range(1, len(backoff) + 2):
         record("mail_started", email, attempt=attempt)
         try:
-            with smtplib.SMTP(host, port, timeout=timeout) as smtp:
-                smtp.send_message(message(email))
+            deliver(host, port, timeout, message(email))
         except (OSError, smtplib.SMTPException) as error:
             last = attempt > len(backoff) or not temporary(error)
             failed(email, attempt, error, final=last)
