@@ -53,13 +53,18 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def _targets(docs: Path) -> set[Path]:
-    """Repository files and folders outside docs/ that some page links to."""
-    out = set()
-    for page in docs.rglob("*.md"):
+    """Repository files and folders outside docs/ that some page links to, and the ones those
+    files link to in turn where they are Markdown (the spec, a README): each gets its page."""
+    out: set[Path] = set()
+    todo = [(page, page.parent) for page in docs.rglob("*.md")] + [(SPEC, SPEC.parent)]
+    while todo:
+        page, base = todo.pop()
         for match in LINK.finditer(page.read_text(encoding="utf-8")):
-            target = _outside(docs, page.parent, match.group(2))
-            if target is not None:
+            target = _outside(docs, base, match.group(2))
+            if target is not None and target not in out:
                 out.add(target)
+                if target.suffix == ".md" and target.is_file():
+                    todo.append((target, target.parent))
     return out
 
 
@@ -92,26 +97,43 @@ def _source_page(target: Path) -> str:
                       text.rstrip("\n"), fence, ""])
 
 
+#: A generated page's origin (`spec.md`: shared/SPEC.md; `source/x/README.md.md`: x/README.md): its
+#: links are relative to that file and are rewritten as a page's are.
+ORIGINS: dict[str, Path] = {}
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     docs = Path(config.docs_dir)
     files.append(File.generated(config, "spec.md", content=SPEC.read_text(encoding="utf-8")))
+    ORIGINS["spec.md"] = SPEC
     for target in sorted(_targets(docs) - {SPEC}):
-        files.append(File.generated(config, _source_uri(target), content=_source_page(target)))
+        uri = _source_uri(target)
+        files.append(File.generated(config, uri, content=_source_page(target)))
+        if target.suffix == ".md" and target.is_file():
+            ORIGINS[uri] = target
     return files
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     docs = Path(config.docs_dir)
-    if page.file.generated_by or page.file.abs_src_path is None:
+    origin = ORIGINS.get(page.file.src_uri) if page.file.generated_by else None
+    if origin is None and (page.file.generated_by or page.file.abs_src_path is None):
         return markdown
-    base = Path(page.file.abs_src_path).parent
+    base = origin.parent if origin is not None else Path(page.file.abs_src_path).parent  # type: ignore[arg-type]
+    at = (docs / page.file.src_uri).parent  # where the page sits in the site
 
     def rewrite(match: re.Match[str]) -> str:
-        target = _outside(docs, base, match.group(2))
-        if target is None:
+        link = match.group(2)
+        if "://" in link or link.startswith(("mailto:", "/")):
             return match.group(0)
-        to = Path(docs / _source_uri(target))
-        return match.group(1) + Path(_relative(to, base)).as_posix() + match.group(3)
+        target = (base / link).resolve()
+        if target.is_relative_to(docs.resolve()):  # a page of the site: from where this page sits
+            to = target
+        elif (target := _outside(docs, base, link)) is not None:
+            to = docs / _source_uri(target)
+        else:
+            return match.group(0)
+        return match.group(1) + Path(_relative(to, at)).as_posix() + match.group(3)
 
     return LINK.sub(rewrite, markdown)
 

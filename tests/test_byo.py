@@ -145,7 +145,7 @@ def wrong_app(name: str) -> Any:
 
 #: What the default run (CI) checks: one wrong app per clause; `nox -s wrong_apps` runs them all.
 SAMPLE = ["answer_not_json", "log_after_email", "bcc_archive", "default_sender_async", "answers_after_task",
-          "async_sender_on_smtplib", "checks_q_before_email", "default_log_file_name", "backoff_not_capped",
+          "async_sender_on_smtplib", "checks_q_before_email", "default_log_file_name", "attempt_as_float",
           "seq_per_thread"]
 ALL_ENV = "AFTERWARD_ALL_WRONG_APPS"
 
