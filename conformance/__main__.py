@@ -21,7 +21,7 @@ import pytest
 from conformance.address import current_python
 from conformance.options import Parser, add_target_options, workers
 from shared.axes import PYTHONS
-from shared.servers import FRAMEWORKS, REPO, SERVERS
+from shared.servers import FRAMEWORKS, REPO, RUNNABLE, SERVERS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_target_options(parser)
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
-    parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        choices=list(RUNNABLE),
+        help="only these servers (default: every one of the axis); a process manager runs only when named "
+        "(`nox -s managers`)",
+    )
     parser.add_argument("--tier", choices=["contract", "semantics", "both"], default="both")
     parser.add_argument(
         "--python",

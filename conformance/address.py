@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TypeVar
 
-from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
+from shared.axes import FRAMEWORKS, MANAGERS, PYTHONS, RUNNABLE
 
 __all__ = ["ANY", "Address", "current_python", "pick"]
 
@@ -51,7 +51,7 @@ class Address:
         address = cls(framework or ANY, server or ANY, python or ANY)
         for part, known, axis in (
             (address.framework, FRAMEWORKS, "framework"),
-            (address.server, SERVERS, "server"),
+            (address.server, RUNNABLE, "server"),
             (address.python.removesuffix("+"), PYTHONS, "Python"),
         ):
             if part != ANY and part not in known:
@@ -85,7 +85,20 @@ class Address:
 def pick(
     table: Mapping[str, T], framework: str, server: str, python: str | None = None, where: str = ""
 ) -> T | None:
-    """The value of the most specific address in `table` that matches the cell, or None."""
+    """The value of the most specific address in `table` that matches the cell, or None. A process
+    manager's cell is its server's (`Server.base`), unless an address names the manager itself."""
+    manager = MANAGERS.get(server)
+    if manager is not None:
+        own = {k: v for k, v in table.items() if _parsed(k, where).server == server}
+        return _pick(own, framework, server, python, where) or _pick(
+            table, framework, manager.base, python, where
+        )
+    return _pick(table, framework, server, python, where)
+
+
+def _pick(
+    table: Mapping[str, T], framework: str, server: str, python: str | None = None, where: str = ""
+) -> T | None:
     found = [
         (address.rank, value)
         for key, value in table.items()

@@ -31,7 +31,7 @@ from typing import Any
 from packaging.version import Version
 
 from conformance.address import ANY, Address, current_python, expand, pick
-from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
+from shared.axes import FRAMEWORKS, PYTHONS, RUNNABLE
 
 __all__ = [
     "CHANGES",
@@ -52,7 +52,7 @@ DECLARED = Path(__file__).with_name("expected.toml")
 #: The Python a page's main value is for; cells on other Pythons are shown where they differ.
 DEFAULT_PYTHON = next(iter(PYTHONS))
 CHANGES = Path(__file__).with_name("changes.toml")
-_META = ("meaning", "values", "frameworks", "feature", "protocol", "also", "tolerance")
+_META = ("meaning", "values", "frameworks", "feature", "protocol", "also", "tolerance", "needs")
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,20 @@ class Property:
     tolerance: float = 0.0
     feature: str = ""  # what of `frameworks` this is about, for the others' `n/a`
     protocol: str = ""  # the protocol it is measured over, when not HTTP/1.1
+    #: What of a process manager it is about: `manager` (its supervisor) or `recycle` (its request
+    #: limit); `n/a` on a lone server, and for `recycle` on a manager with no request limit.
+    needs: str = ""
 
     def unavailable(self, framework: str, server: str) -> Cell | None:
         """The `n/a` the records decide: a protocol the server does not speak, an API the
         framework does not have."""
-        record = SERVERS.get(server)
+        record = RUNNABLE.get(server)
         if self.protocol and record is not None and not record.speaks(self.protocol):
             return Cell(na=f"no {self.protocol}: {record.no_h2c}", source=record.no_h2c_source)
+        if self.needs and record is not None and not record.manager:
+            return Cell(na="a lone server: no process manager supervises its process (`nox -s managers`)")
+        if self.needs == "recycle" and record is not None and not record.recycle_after_one:
+            return Cell(na=f"no request limit: {record.no_recycle}", source=record.no_recycle_source)
         if self.frameworks and framework in FRAMEWORKS and framework not in self.frameworks:
             owners = " and ".join(FRAMEWORKS[f].title for f in self.frameworks)
             return Cell(na=f"{owners} feature ({self.feature or self.name})")
@@ -107,7 +114,8 @@ class Property:
         raw = pick(self.table, framework, server, python, where=f"{DECLARED.name} [{self.name}]")
         if raw is None:
             return None
-        also = {k: v.get(server) if isinstance(v, dict) else v for k, v in self.also.items()}
+        base = record.base if (record := RUNNABLE.get(server)) is not None else ""
+        also = {k: v.get(server, v.get(base)) if isinstance(v, dict) else v for k, v in self.also.items()}
         also = {k: v for k, v in {**also, **raw.get("also", {})}.items() if v is not None}
         return Cell(
             raw.get("value"),
@@ -136,6 +144,7 @@ def properties() -> dict[str, Property]:
             float(meta.get("tolerance", 0.0)),
             meta.get("feature", ""),
             meta.get("protocol", ""),
+            meta.get("needs", ""),
         )
     return out
 

@@ -33,7 +33,7 @@ from conformance.gates import GATES_ENV, GateServer
 from conformance.probes.tasks import FLIP_ENV
 from conformance.recipes import RECIPE_ENV, recipes
 from shared.recorder import EVENTS_ENV, read_events
-from shared.servers import FRAMEWORKS, SERVERS, LiveServer, client_tls
+from shared.servers import FRAMEWORKS, RUNNABLE, SERVERS, LiveServer, client_tls
 from shared.sink import SmtpSink
 
 __all__ = ["Live", "Pair", "fresh_address", "not_applicable"]
@@ -169,8 +169,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--server",
         action="append",
         default=[],
-        choices=sorted(SERVERS),
-        help="only these servers (default: all)",
+        choices=sorted(RUNNABLE),
+        help="only these servers (default: every server; a process manager only when named)",
     )
     group.addoption(
         "--framework",
@@ -248,7 +248,7 @@ def _pairs(config: pytest.Config, probes: bool) -> list[Pair]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pair" not in metafunc.fixturenames:
         return
-    probes = "probe" in metafunc.fixturenames or "fresh_probe" in metafunc.fixturenames
+    probes = bool({"probe", "fresh_probe", "recycling_probe"} & set(metafunc.fixturenames))
     pairs = _pairs(metafunc.config, probes)
     repeat = 1
     if probes:  # measure only the cells the declared table says apply
@@ -384,6 +384,7 @@ def start_live(
     server_args: tuple[str, ...] | list[str] = (),
     records: bool = False,
     env: Mapping[str, str] | None = None,
+    quiet: bool = False,
 ) -> Live:
     """Start `pair`'s app with the sink and files of `workdir`. `env` adds to or overrides the
     configuration (an empty value removes a variable: the app then uses its default)."""
@@ -394,7 +395,7 @@ def start_live(
     if records:  # the spec's ERROR record, where a test can read it
         records_path, config = workdir / "records.log", workdir / "logging.json"
         config.write_text(json.dumps(_log_config(records_path)))
-        args += [a.format(path=config) for a in SERVERS[pair.server].log_config]
+        args += [a.format(path=config) for a in RUNNABLE[pair.server].log_config]
     settings = {
         "AFTERWARD_SMTP_HOST": "127.0.0.1",
         "AFTERWARD_SMTP_PORT": str(sink.port),
@@ -410,6 +411,7 @@ def start_live(
         extra_args=args,
         env={k: v for k, v in settings.items() if v != ""},
         unset=removed,
+        quiet=quiet,
     )
     return Live(
         pair,
@@ -511,7 +513,7 @@ def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Any]:
 
     yield start
     for running in started:
-        _stop_own(running)
+        stop_own(running)
 
 
 @pytest.fixture(scope="session")
@@ -534,19 +536,28 @@ def probe(
     running.own().stop()
 
 
-def start_probe(pair: Pair, sink: SmtpSink, gates: GateServer, workdir: Path, config: pytest.Config) -> Live:
-    """The pair's probe, as it is, or as its wrong probe when the pair carries a flip."""
+def start_probe(
+    pair: Pair,
+    sink: SmtpSink,
+    gates: GateServer,
+    workdir: Path,
+    config: pytest.Config,
+    server_args: tuple[str, ...] = (),
+    quiet: bool = False,
+) -> Live:
+    """The pair's probe, as it is, or as its wrong probe when the pair carries a flip; `quiet`: ready
+    without a request (`LiveServer.quiet`)."""
     env = {GATES_ENV: gates.address}
     if pair.flip is not None:
         env |= {FLIP_ENV: ",".join(pair.flip.knobs), **dict(pair.flip.env)}
-    args = [*config.getoption("--server-arg"), *(pair.flip.server_args if pair.flip else ())]
+    args = [*config.getoption("--server-arg"), *(pair.flip.server_args if pair.flip else ()), *server_args]
     if pair.recipe:
         env[RECIPE_ENV] = pair.recipe
         args += recipes()[pair.recipe].server_args
-    return start_live(pair, sink, workdir, args, env=env)
+    return start_live(pair, sink, workdir, args, env=env, quiet=quiet)
 
 
-def _stop_own(running: Live) -> None:
+def stop_own(running: Live) -> None:
     server = running.own()
     server.kill()  # whatever the test left: the process group it started
     if server.proc is not None:
@@ -555,7 +566,7 @@ def _stop_own(running: Live) -> None:
 
 def _own(running: Live) -> Iterator[Live]:
     yield running
-    _stop_own(running)
+    stop_own(running)
 
 
 @pytest.fixture
@@ -564,6 +575,16 @@ def fresh_probe(
 ) -> Iterator[Live]:
     """A probe server of this test's own, for tests that stop it."""
     yield from _own(start_probe(pair, sink, gates, tmp_path, pytestconfig))
+
+
+@pytest.fixture
+def recycling_probe(
+    pair: Pair, sink: SmtpSink, gates: GateServer, tmp_path: Path, pytestconfig: pytest.Config
+) -> Iterator[Live]:
+    """A probe under a process manager of this test's own that recycles a worker once it has served one
+    request, made ready without a request (`LiveServer.quiet`)."""
+    args = RUNNABLE[pair.server].recycle_after_one
+    yield from _own(start_probe(pair, sink, gates, tmp_path, pytestconfig, args, quiet=True))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ that a run failed to flip, fails the run.
     python -m conformance.flips                  # every cell, once
     python -m conformance.flips --repeat 20      # ... and the timing ones 20 times
     python -m conformance.flips --sample         # one framework per server: CI's size
+    python -m conformance.flips --managers       # under the process managers: their properties
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from conformance.address import current_python, pick
 from conformance.declared import properties
 from conformance.probes.tasks import KNOBS
 from shared.axes import PYTHONS
-from shared.servers import FRAMEWORKS, REPO, SERVERS
+from shared.servers import FRAMEWORKS, MANAGERS, REPO, SERVERS
 
 __all__ = ["FLIPS", "Flip", "flip_for", "plan"]
 
@@ -92,8 +93,11 @@ def flip_for(
 Cell = tuple[str, str, str]  # property, framework, server
 
 
-def plan(pairs: list[tuple[str, str]]) -> tuple[dict[Flip, list[Cell]], list[Cell]]:
-    """Measured cells grouped by the wrong probe that flips them, and the cells that have none."""
+def plan(
+    pairs: list[tuple[str, str]], only: list[str] | None = None
+) -> tuple[dict[Flip, list[Cell]], list[Cell]]:
+    """Measured cells grouped by the wrong probe that flips them, and the cells that have none;
+    `only`: of these properties."""
     table = _load()
     unknown = set(table) - set(properties())
     if unknown:
@@ -101,6 +105,8 @@ def plan(pairs: list[tuple[str, str]]) -> tuple[dict[Flip, list[Cell]], list[Cel
     groups: dict[Flip, list[Cell]] = defaultdict(list)
     missing = []
     for prop in properties().values():
+        if only is not None and prop.name not in only:
+            continue
         for framework, server in pairs:
             declared = prop.cell(framework, server, current_python())
             if declared is None or not declared.measured:
@@ -135,6 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--framework", action="append", default=[], choices=list(FRAMEWORKS))
     parser.add_argument("--server", action="append", default=[], choices=list(SERVERS))
+    parser.add_argument(
+        "--managers",
+        action="store_true",
+        help="under the process managers instead, their properties (conformance.managers)",
+    )
     parser.add_argument("--report", type=Path, default=REPO / "reports" / "flips.json")
     parser.add_argument(
         "--python", choices=list(PYTHONS), help="on this Python's environment (conformance.pythons)"
@@ -150,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [
         (f, s)
         for f in args.framework or FRAMEWORKS
-        for s in args.server or SERVERS
+        for s in args.server or (MANAGERS if args.managers else SERVERS)
         if not args.sample or (f, s) in SAMPLE
     ]
-    groups, missing = plan(pairs)
+    from conformance.managers import keyword, selected
+
+    groups, missing = plan(pairs, selected() if args.managers else None)
     started = time.monotonic()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="afterward-flips-") as tmp:
@@ -172,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 framework,
             ]
             cmd += [a for s in sorted({s for f, s in pairs if f == framework}) for a in ("--server", s)]
-            cmd += ["--", "--flips", f"--repeat={args.repeat}"]
+            cmd += ["--", "--flips", f"--repeat={args.repeat}", *(["-k", keyword()] if args.managers else [])]
             subprocess.run(cmd, cwd=REPO, timeout=3600)  # its progress lines go straight to the terminal
             rows += json.loads(raw.read_text())["results"] if raw.exists() else []
     outcomes: dict[Cell, list[str]] = defaultdict(list)

@@ -20,7 +20,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
@@ -28,7 +28,8 @@ import httpx
 from conformance.fixtures import Live, Pair
 from conformance.gates import GateServer
 from conformance.h2conn import H2Connection
-from shared.axes import FRAMEWORKS, SERVERS
+from shared.axes import FRAMEWORKS, RUNNABLE
+from shared.servers import LiveServer
 
 #: A correct probe answers in milliseconds; only a wrong one ever reaches this.
 DEADLINE = 10.0
@@ -556,9 +557,15 @@ def test_sigterm_lets_short_task_finish(fresh_probe: Live, gates: GateServer, ch
     check(bool(fresh_probe.events(rid, "task_end")), exit_code=code)
 
 
-#: Longer than any bounded grace period declared (Quart's 5 s) or set by a wrong probe
-#: (hypercorn's 5 s); a server still up then, with the task not cancelled, waits without bound.
+#: Longer than any bounded grace period of a lone server declared (Quart's 5 s) or set by a wrong
+#: probe (hypercorn's 5 s); a server still up then, with the task not cancelled, waits without bound.
 GRACE_LIMIT = 7.0
+
+
+def grace_limit(pair: Pair) -> float:
+    """GRACE_LIMIT, or 2 s past a longer default grace of the pair's server (gunicorn's 30 s)."""
+    server = RUNNABLE.get(pair.server)
+    return max(GRACE_LIMIT, (server.grace_default or 0.0) + 2.0 if server else 0.0)
 
 
 def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:
@@ -569,7 +576,7 @@ def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, che
     seconds as measured, compared with the declared value within the property's tolerance.
     """
     rid, signalled = _held_then_sigterm(fresh_probe, gates)
-    code = fresh_probe.own().wait(GRACE_LIMIT)
+    code = fresh_probe.own().wait(grace_limit(fresh_probe.pair))
     exited = time.monotonic()
     cancelled = fresh_probe.events(rid, "task_cancelled")  # before the release: only the server's
     gates.release(f"{rid}.0")
@@ -675,7 +682,7 @@ THREAD_MARGIN = 2.0
 def thread_limit(pair: Pair) -> float:
     """The server's default grace (none counts 0: an unbounded one waits anyway), then the
     framework's own (Quart's 5 s at lifespan shutdown), then THREAD_MARGIN."""
-    server, framework = SERVERS.get(pair.server), FRAMEWORKS.get(pair.framework)
+    server, framework = RUNNABLE.get(pair.server), FRAMEWORKS.get(pair.framework)
     grace = (server.grace_default or 0.0) if server else 0.0
     return grace + (framework.task_shutdown_timeout if framework else 0.0) + THREAD_MARGIN
 
@@ -702,6 +709,68 @@ def test_sigterm_waits_for_running_sync_task(fresh_probe: Live, gates: GateServe
         task="finished" if fresh_probe.events(rid, "task_end") else "lost",
         exit_code=code,
         exit_s=exit_s,
+    )
+
+
+# -- process managers ----------------------------------------------------------------------
+
+
+def test_recycled_worker_lets_short_task_finish(recycling_probe: Live, gates: GateServer, check: Any) -> None:
+    """A worker reaches its request limit (the manager's own setting, at 1 request: the manager
+    made ready without a request) with an `async def` task that has `SHORT_TASK` seconds of work
+    left: does the task finish before the worker ends? Also: did the worker end, and did the
+    manager start another in its place?"""
+    server = recycling_probe.own()
+    before = set(server.workers())
+    rid = new_rid()
+    assert post(recycling_probe, f"/tasks/{rid}", plan="async:gate").status_code == 200
+    gates.wait_arrived(f"{rid}.0")
+    worker = wait_event(recycling_probe, rid, "task_start")["pid"]
+    ended = server.gone(worker, SHORT_TASK)  # at the worker's end, or SHORT_TASK after the answer
+    gates.release(f"{rid}.0")
+    ended = ended or server.gone(worker, DEADLINE)
+    replaced = _new_worker(server, before, DEADLINE)
+    check(bool(recycling_probe.events(rid, "task_end")), worker_ended=ended, replaced=replaced)
+
+
+def _new_worker(server: LiveServer, before: set[int], timeout: float) -> bool:
+    """Does a worker not among `before` take connections within `timeout`?"""
+    deadline = time.monotonic() + timeout
+    while not set(server.workers()) - before:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)  # polling the workers with a deadline, not test synchronisation
+    return True
+
+
+#: How long a worker's loop stays blocked before the test calls it not killed: past the longest
+#: default health check of a manager (gunicorn's `--timeout`, 30 s).
+BLOCKED_LIMIT = 35.0
+
+
+def test_blocked_worker_killed_after_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:
+    """An `async def` task blocks its worker's loop (a blocking call, held at its gate) and is not
+    let go: does the manager kill that worker, and after how many seconds? Also: what became of
+    the blocked task once let go, and whether another worker took its place."""
+    server = fresh_probe.own()
+    before = set(server.workers())
+    rid = new_rid()
+    answer = post_later(fresh_probe, f"/tasks/{rid}", plan="async:block")
+    gates.wait_arrived(f"{rid}.0")
+    worker = wait_event(fresh_probe, rid, "task_start")["pid"]
+    blocked = time.monotonic()
+    killed = server.gone(worker, BLOCKED_LIMIT)
+    waited = round(time.monotonic() - blocked)
+    gates.release(f"{rid}.0")
+    wait([answer], DEADLINE)  # answered, or failed with its worker
+    try:
+        task = bool(wait_event(fresh_probe, rid, "task_end")) and "finished"
+    except TimeoutError:
+        task = "lost"
+    check(
+        waited if killed else "not killed",
+        task=task,
+        replaced=_new_worker(server, before - {worker}, DEADLINE) if killed else "-",
     )
 
 

@@ -14,11 +14,11 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-__all__ = ["FRAMEWORKS", "PYTHONS", "SERVERS", "Framework", "Python", "Server"]
+__all__ = ["FRAMEWORKS", "MANAGERS", "PYTHONS", "RUNNABLE", "SERVERS", "Framework", "Python", "Server"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,20 @@ class Server:
     protocols: tuple[str, ...] = ("http/1.1",)
     no_h2c: str = ""
     no_h2c_source: str = ""
+    #: A process manager's record: the server of `SERVERS` its workers run. Its cells are that
+    #: server's, except where a table names the manager itself (`conformance/address.py`).
+    base: str = ""
+    #: How many worker processes it runs (a manager's), for the pages.
+    workers: int = 1
+    #: The arguments that recycle a worker once it has served one request (its request limit);
+    #: () where it has no such setting, and then why, with a source.
+    recycle_after_one: tuple[str, ...] = ()
+    no_recycle: str = ""
+    no_recycle_source: str = ""
+
+    @property
+    def manager(self) -> bool:
+        return bool(self.base)
 
     @property
     def binds_itself(self) -> bool:
@@ -252,6 +266,82 @@ _SERVERS = (
     ),
 )
 
+
+def _managed(base: Server, name: str, described: str, **changes: object) -> Server:
+    """A process manager over `base`: its command with 2 workers, unless `changes` give another."""
+    command = tuple(changes.pop("command", None) or (*base.command, "--workers", "2"))  # type: ignore[misc]
+    return replace(
+        base,
+        name=name,
+        command=command,
+        described=described,
+        requires=changes.pop("requires", {}),
+        base=base.name,
+        workers=2,
+        **changes,
+    )  # type: ignore[arg-type]
+
+
+_BY_NAME = {s.name: s for s in _SERVERS}
+_GRANIAN_ONE = _BY_NAME["granian"].command
+
+#: The process managers: each runs two workers of a server of the axis, and receives the signals.
+_MANAGERS = (
+    _managed(
+        _BY_NAME["uvicorn-std"],
+        "uvicorn-workers",
+        "`uvicorn --workers 2` with httptools on uvloop: uvicorn's own supervisor, which is also what "
+        "`fastapi run --workers 2` starts",
+        recycle_after_one=("--limit-max-requests", "1"),
+    ),
+    _managed(
+        _BY_NAME["uvicorn-std"],
+        "gunicorn",
+        "gunicorn's arbiter with 2 `uvicorn_worker.UvicornWorker` workers (httptools on uvloop, as the "
+        "worker's `auto` picks them here)",
+        command=(
+            "gunicorn",
+            "{app}",
+            "--bind",
+            "fd://{fd}",
+            "--worker-class",
+            "uvicorn_worker.UvicornWorker",
+            "--workers",
+            "2",
+            "--no-control-socket",
+        ),
+        requires={
+            "gunicorn>=23,<28": "27 is the series measured; it writes a control socket under the home "
+            "directory unless `--no-control-socket`, which the suite passes.",
+            "uvicorn-worker>=0.3,<1": "uvicorn's gunicorn worker class, moved out of uvicorn in 0.30.",
+        },
+        packages=("gunicorn", "uvicorn-worker", "uvicorn", "httptools", "uvloop"),
+        log_config=("--log-config-json", "{path}"),
+        access_log=("--access-logfile", "-"),
+        no_access_log=(),
+        grace_option="--graceful-timeout",
+        stop_option="--graceful-timeout",
+        grace_default=30.0,
+        recycle_after_one=("--max-requests", "1"),
+    ),
+    _managed(
+        _BY_NAME["hypercorn"],
+        "hypercorn-workers",
+        "`hypercorn --workers 2`: hypercorn's own supervisor",
+        # hypercorn ends a worker once it has served more than `--max-requests`.
+        recycle_after_one=("--max-requests", "0"),
+    ),
+    _managed(
+        _BY_NAME["granian"],
+        "granian-workers",
+        "`granian --workers 2`: granian's own supervisor",
+        command=(*_GRANIAN_ONE[: _GRANIAN_ONE.index("--workers")], "--workers", "2"),
+        no_recycle="granian recycles a worker by its age (`--workers-lifetime`, 60 s at least) or its "
+        "memory (`--workers-max-rss`), never by a count of requests",
+        no_recycle_source="https://github.com/emmett-framework/granian/blob/v2.8.9/granian/cli.py#L303-L330",
+    ),
+)
+
 _FRAMEWORKS = (
     Framework("fastapi", "FastAPI", "fastapi"),
     Framework("starlette", "Starlette", "starlette"),
@@ -263,5 +353,9 @@ _FRAMEWORKS = (
 _PYTHONS = (Python("3.11"), Python("3.12"), Python("3.13"))
 
 SERVERS: Mapping[str, Server] = MappingProxyType({s.name: s for s in _SERVERS})
+#: The process managers (`nox -s managers`), not in the default runs.
+MANAGERS: Mapping[str, Server] = MappingProxyType({m.name: m for m in _MANAGERS})
+#: Every name a server process can be started under: the servers, then the managers.
+RUNNABLE: Mapping[str, Server] = MappingProxyType({**SERVERS, **MANAGERS})
 FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in _FRAMEWORKS})
 PYTHONS: Mapping[str, Python] = MappingProxyType({p.version: p for p in _PYTHONS})

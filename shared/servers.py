@@ -29,11 +29,13 @@ from pathlib import Path
 import httpx
 
 from shared import reaper
-from shared.axes import FRAMEWORKS, SERVERS
+from shared.axes import FRAMEWORKS, MANAGERS, RUNNABLE, SERVERS
 
 __all__ = [
     "APP_DIR_ENV",
     "FRAMEWORKS",
+    "MANAGERS",
+    "RUNNABLE",
     "PYTHON_ENV",
     "REPO",
     "SERVERS",
@@ -65,6 +67,38 @@ def process_tree(root: int) -> list[int]:
         except OSError:
             pass
     return found
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """The inodes of the sockets listening on 127.0.0.1:`port`, from /proc/net/tcp (state 0A)."""
+    local = f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return {r.split()[9] for r in rows if r.split()[1] == local and r.split()[3] == "0A"}
+
+
+def accepting(pids: list[int], port: int) -> list[int]:
+    """Those of `pids` that poll a socket listening on `port`: its descriptor is in one of their
+    epoll sets (/proc/PID/fdinfo's `tfd:` lines). asyncio, uvloop and granian's runtime all poll by
+    epoll; a worker that polls the listening socket is taking connections."""
+    inodes = {f"socket:[{i}]" for i in _listening_inodes(port)}
+    out = []
+    for pid in pids:
+        try:
+            with os.scandir(f"/proc/{pid}/fd") as entries:
+                fds = {e.name: os.readlink(e) for e in entries}
+            listening = {n for n, target in fds.items() if target in inodes}
+            polled = {
+                line.split()[1]
+                for n, target in fds.items()
+                if target == "anon_inode:[eventpoll]"
+                for line in Path(f"/proc/{pid}/fdinfo/{n}").read_text().splitlines()
+                if line.startswith("tfd:")
+            }
+        except OSError:  # a process that has just exited
+            continue
+        if listening & polled:
+            out.append(pid)
+    return out
 
 
 @functools.cache
@@ -104,7 +138,7 @@ def app_dir() -> Path:
 
 def binds_itself(server: str) -> bool:
     """Does this server bind its port itself (no socket passed)?"""
-    return SERVERS[server].binds_itself
+    return RUNNABLE[server].binds_itself
 
 
 def reserve_port() -> socket.socket:
@@ -128,17 +162,21 @@ class LiveServer:
         log_path: Path | None = None,
         extra_args: Sequence[str] = (),
         ready_timeout: float = 30.0,
+        quiet: bool = False,
         by_port: bool = False,
         unset: Sequence[str] = (),
     ) -> None:
-        if server not in SERVERS:
-            raise ValueError(f"unknown server {server!r}; known: {', '.join(SERVERS)}")
+        if server not in RUNNABLE:
+            raise ValueError(f"unknown server {server!r}; known: {', '.join(RUNNABLE)}")
         self.app, self.server = app, server
         self.env = dict(env or {})
         self.unset = tuple(unset)  # variables of this process's environment the server must not see
         self.log_path = log_path
         self.extra_args = tuple(extra_args)
         self.ready_timeout = ready_timeout
+        #: Ready once every worker takes connections, without a request (a worker's requests count
+        #: towards its request limit): a process manager's only.
+        self.quiet = quiet and RUNNABLE[server].manager
         self.by_port = by_port
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -153,7 +191,7 @@ class LiveServer:
         return self.proc.pid
 
     def command(self, fd: int) -> list[str]:
-        record = SERVERS[self.server]
+        record = RUNNABLE[self.server]
         template = ("-m", *record.command, *record.access_log)
         if self.by_port:
             template = tuple(t for a in template for t in record.bind_by_port.get(a, (a,)))
@@ -213,9 +251,15 @@ class LiveServer:
                     raise ServerFailed(
                         f"{self} exited with {self.proc.returncode} before it was ready\n{self.log_tail()}"
                     )
+                if self.quiet:
+                    if self.workers_ready():
+                        return
+                    last = f"workers taking connections: {len(self.workers())}"
+                    time.sleep(0.05)  # readiness polling, not test synchronisation
+                    continue
                 try:
                     answer = client.get(self.url + "/health")
-                    if answer.status_code == 200:
+                    if answer.status_code == 200 and self.workers_ready():
                         return
                     last = f"{answer.status_code} {answer.text[:120]!r}"
                 except httpx.TransportError as error:
@@ -223,9 +267,33 @@ class LiveServer:
                 time.sleep(0.05)  # readiness polling, not test synchronisation
         self.stop()
         raise ServerFailed(
-            f"{self} not ready within {self.ready_timeout:g} s: GET /health answered {last}"
+            f"{self} not ready within {self.ready_timeout:g} s: {'' if self.quiet else 'GET /health: '}{last}"
             f"\n{self.log_tail()}"
         )
+
+    def gone(self, pid: int, timeout: float) -> bool:
+        """Wait up to `timeout` for process `pid` (one of the server's) to end; a zombie has ended."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                return True
+            if state in ("Z", "X"):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)  # polling a process's state with a deadline, not test synchronisation
+
+    def workers(self) -> list[int]:
+        """The worker processes taking connections (the server process itself, for a lone server)."""
+        return accepting(self.pids(), self.port)
+
+    def workers_ready(self) -> bool:
+        """A process manager is ready once each of its workers takes connections: a signal sent
+        while one still starts would meet a worker half made, which is another scenario."""
+        record = RUNNABLE[self.server]
+        return not record.manager or len(set(self.workers()) - {self.pid}) >= record.workers
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path or not self.log_path.exists():

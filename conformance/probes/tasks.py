@@ -61,6 +61,7 @@ KNOBS = {
     "isolate": "swallow a task's exception, so the tasks after it run",
     "late": "register the tasks at the end of the handler (after its gate, context change and failure)",
     "block_off_loop": "an `async def` task's blocking call goes to a worker thread",
+    "exit_on_block": "an `async def` task's blocking call ends its process instead: a worker that dies",
     "sync_on_loop": "run `def` tasks on the event loop",
     "async_in_thread": "run `async def` tasks in a worker thread, on a loop of their own",
     "fresh_context": "run each `async def` task in an empty context",
@@ -209,6 +210,8 @@ async def async_task(rid: str, index: str, action: str) -> None:
             await wait_gate_async(_gates(), f"{rid}.{index}")
         elif action == "block" and flipped("block_off_loop"):
             await asyncio.to_thread(wait_gate, _gates(), f"{rid}.{index}")
+        elif action == "block" and flipped("exit_on_block"):
+            os._exit(1)
         elif action == "block":
             wait_gate(_gates(), f"{rid}.{index}")  # deliberately blocking: the article's mistake
     except asyncio.CancelledError:
