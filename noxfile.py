@@ -200,6 +200,15 @@ def reliability(session: nox.Session) -> None:
     session.run("python", "-m", "reliability", "--full", *session.posargs)
 
 
+@nox.session
+def managers(session: nox.Session) -> None:
+    """The contract tier and a deployment's properties under each process manager (shared/axes.py's
+    MANAGERS: each a server of the axis with 2 workers): docs/managers/observed.json,
+    docs/moves/managers.md; `-- gunicorn` for one."""
+    install(session)
+    session.run("python", "-m", "conformance.managers", *session.posargs)
+
+
 #: The quick reliability run's frameworks: every server, under an anyio-based framework (FastAPI) and
 #: under Quart's own tasks; the full run has all four. `-- --framework NAME` picks others.
 RELIABILITY_SAMPLE = ("--framework", "fastapi", "--framework", "quart")

@@ -10,7 +10,7 @@ from typing import Any
 from conformance.declared import changes, changes_for, properties
 from conformance.flips import flip_for
 from shared.axes import PYTHONS
-from shared.servers import FRAMEWORKS, PYTHON_ENV, SERVERS, python
+from shared.servers import FRAMEWORKS, MANAGERS, PYTHON_ENV, RUNNABLE, SERVERS, python
 
 __all__ = [
     "PACKAGES",
@@ -33,7 +33,7 @@ PACKAGES = tuple(
     dict.fromkeys(
         [
             *(f.package for f in FRAMEWORKS.values()),
-            *(p for s in SERVERS.values() for p in s.packages),
+            *(p for s in RUNNABLE.values() for p in s.packages),
             *("anyio", "aiosmtplib", "aiosmtpd", "email-validator", "httpx"),
         ]
     )
@@ -266,9 +266,15 @@ def semantics_page(pythons: dict[str, Any] | None = None) -> str:
         ]
         if prop.tolerance:
             out += [f"Tolerance: ±{prop.tolerance:g}", ""]
+        if prop.needs:  # a process manager's own: its rows are the managers' (lone servers: n/a)
+            out += [
+                "Measured under the process managers (`nox -s managers`); a lone server: n/a. "
+                "[Between process managers](moves/managers.md).",
+                "",
+            ]
         out += ["| framework | server | value | why | source | wrong probe |", "|---|---|---|---|---|---|"]
         for f in FRAMEWORKS:
-            for s in SERVERS:
+            for s in MANAGERS if prop.needs else SERVERS:
                 groups = by_python(prop, f, s)
                 for versions, c in groups:
                     if c is None:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from conformance.render import differences
-from docs_site import moves, sidebyside
+from docs_site import managers, moves, sidebyside
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 __all__ = ["DOCS", "home", "pages", "stale"]
@@ -32,7 +32,9 @@ def home() -> str:
         "- [Moves](moves/index.md): a page for every move from one framework to another: the diff, what "
         "breaks, and [recipes](recipes.md) that keep the old behaviour, each checked by the suite; and "
         "[in-process → durable queue](durable.md) (Celery on Redis), for work that must outlive the process; "
-        "and [between servers](moves/servers.md), what the server decides for each framework.",
+        "and [between servers](moves/servers.md), what the server decides for each framework, and "
+        "[between process managers](moves/managers.md) (`--workers`, gunicorn): shutdown, recycling, a "
+        "blocked worker.",
         "- [The matrix](matrix.md): every property by topic, a column per framework and one for the durable "
         "twins, each cell one click from its evidence (the reason, the source, what was measured, the wrong "
         "probe, the recipes, the releases); [semantics](semantics.md), every property's full table.",
@@ -50,6 +52,7 @@ def pages() -> dict[Path, str]:
     for old, new in moves.moves():
         out[DOCS / "moves" / f"{moves.slug(old, new)}.md"] = moves.move_page(old, new)
     out[DOCS / "moves" / "servers.md"] = moves.servers_page()
+    out[DOCS / "moves" / "managers.md"] = managers.page()
     return out
 
 

@@ -57,7 +57,8 @@ class Topic:
 def topics(table: Mapping[str, Any] | None = None, declared: Sequence[str] | None = None) -> list[Topic]:
     """The topics of `topics.toml`; every declared property in exactly one, or a LookupError naming it."""
     table = tomllib.loads(TOPICS.read_text(encoding="utf-8")) if table is None else table
-    declared = list(properties()) if declared is None else list(declared)
+    # A process manager's own properties are on their page (docs/moves/managers.md), not the matrix's.
+    declared = [n for n, p in properties().items() if not p.needs] if declared is None else list(declared)
     out = [Topic(name, body["title"], tuple(body.get("properties", ()))) for name, body in table.items()]
     placed = [p for t in out for p in t.properties]
     twice = sorted({p for p in placed if placed.count(p) > 1})

@@ -20,7 +20,7 @@ from conformance.declared import Cell, Property, properties
 from conformance.recipes import Recipe, recipes
 from conformance.render import short
 from docs_site.sidebyside import TITLES, app_path
-from shared.servers import FRAMEWORKS, REPO, SERVERS
+from shared.servers import FRAMEWORKS, MANAGERS, REPO, SERVERS
 
 __all__ = ["BREAKS", "Change", "changes", "move_page", "moves", "moves_index", "recipes_page", "servers_page",
            "slug"]
@@ -214,7 +214,11 @@ def moves_index() -> str:
             "## To another server", "",
             "[Between servers](servers.md): for each framework, what changes when the same app moves between "
             + ", ".join(list(SERVERS)[:-1]) + f" and {list(SERVERS)[-1]}: every declared property the server "
-            "decides."]
+            "decides.", "",
+            "## Under a process manager", "",
+            "[Between process managers](managers.md): the same app under "
+            + ", ".join(MANAGERS) + ": what SIGTERM gives a task, what becomes of a task when its worker is "
+            "recycled or killed."]
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,7 @@
 """pyproject.toml's blocks that the axes decide: a server's extra, a Python's classifier.
 
-Each server record (`shared.axes.SERVERS`) is one extra of the same name, its requirements
+Each server record (`shared.axes.SERVERS`), and each process manager's that needs more than its
+server (`MANAGERS`), is one extra of the same name, its requirements
 and their reasons as comments; each Python record one `Programming Language` classifier,
 which `nox.project.python_versions` reads back for the sweep (`nox -s pythons`).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from shared.axes import PYTHONS, SERVERS
+from shared.axes import PYTHONS, RUNNABLE
 
 __all__ = ["BLOCKS", "classifiers", "extras", "with_axes"]
 
@@ -30,7 +31,9 @@ def _name(requirement: str) -> str:
 
 def extras() -> str:
     out = []
-    for server in SERVERS.values():
+    for server in RUNNABLE.values():
+        if server.manager and not server.requires:
+            continue  # its server's extra is all it needs
         out += _comment(f"{server.name}: {server.described}.")
         for requirement, why in server.requires.items():
             out += _comment(why and f"{_name(requirement)}: {why}")

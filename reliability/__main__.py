@@ -4,6 +4,9 @@
 the run, writes docs/reliability/reliability.json and renders docs/reliability.md from it.
 `--render` only renders the page again from the committed data. `--full --merge` with
 pytest arguments (`-k durable`) replaces only the rows that run measured, when all held.
+`--managers` runs the SIGTERM and SIGKILL checks under the process managers instead
+(shared/axes.py's MANAGERS); with `--full`, when all held, their rows become the data's
+`managers` and the page's section of that name.
 """
 
 import importlib
@@ -15,9 +18,11 @@ import time
 import pytest
 
 import reliability
-from shared.servers import REPO
+from shared.servers import MANAGERS, REPO
 
 REPORT = REPO / "reports" / "reliability.json"
+#: What runs under the process managers: the shutdown checks, what SIGTERM and SIGKILL deliver.
+MANAGER_CHECKS = "test_sigterm_delivers_what_the_grace_allows or test_sigkill_loses_what_is_in_flight"
 
 
 def main() -> int:
@@ -28,17 +33,29 @@ def main() -> int:
         report.PAGE.write_text(report.render(json.loads(report.DATA.read_text())), encoding="utf-8")
         print(f"rendered {report.PAGE} from {report.DATA}")
         return 0
-    full, merge = "--full" in args, "--merge" in args
-    args = [a for a in args if a not in ("--full", "--merge")]
+    full, merge, managers = "--full" in args, "--merge" in args, "--managers" in args
+    args = [a for a in args if a not in ("--full", "--merge", "--managers")]
     os.environ["AFTERWARD_RELIABILITY"] = "full" if full else "quick"
     importlib.reload(reliability)  # `python -m` imported it before the line above set its sizes
     os.chdir(REPO)
     cmd = ["reliability", "-q", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup",
            "--report", str(REPORT), "-o", "testpaths=reliability"]
     started = time.monotonic()
+    if managers:
+        cmd += ["-k", MANAGER_CHECKS]
     if "--server" not in args and not any(a.startswith("--server=") for a in args):
-        cmd += [a for server in reliability.SERVERS for a in ("--server", server)]
+        servers = MANAGERS if managers else reliability.SERVERS
+        cmd += [a for server in servers for a in ("--server", server)]
     code = int(pytest.main([*cmd, *args]))
+    if managers:
+        if full and code == 0:
+            data = json.loads(report.DATA.read_text())
+            data["managers"] = report.extract(json.loads(REPORT.read_text()),
+                                              {"seconds": round(time.monotonic() - started)})
+            report.DATA.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+            report.PAGE.write_text(report.render(data), encoding="utf-8")
+            print(f"docs: {report.DATA.relative_to(REPO)} (managers), {report.PAGE.relative_to(REPO)}")
+        return code
     if full and not args and code == 0:  # the default servers, every check
         from reliability.expectations import CONFIGURED_GRACE
         from reliability.oracle import LONGEST_Q

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from conformance.declared import cell
 from conformance.fixtures import Pair
 from conformance.plugin import resolve
-from shared.servers import FRAMEWORKS, SERVERS
+from shared.servers import FRAMEWORKS, RUNNABLE
 
 __all__ = ["CONFIGURED_GRACE", "GRACE_OPTION", "Shutdown", "declared_framework", "in_process_after_kill",
            "outcome", "split"]
@@ -60,7 +60,7 @@ MARGIN = 0.5
 CONFIGURED_GRACE = 30.0
 #: Each server's setting for how long it lets running requests, tasks included, go on
 #: after SIGTERM; None for a server without one (see the module's docstring).
-GRACE_OPTION: dict[str, str | None] = {name: record.grace_option for name, record in SERVERS.items()}
+GRACE_OPTION: dict[str, str | None] = {name: record.grace_option for name, record in RUNNABLE.items()}
 
 
 def declared_framework(pair: Pair) -> str:
@@ -94,6 +94,10 @@ class Shutdown:
     pool: int  # `def` tasks running at once; the rest queue for a thread
     hold: float
     margin: float = MARGIN  # a hold closer than this to the grace is a race
+    #: At the end of the grace the worker is killed, not its tasks cancelled: `def` senders in their
+    #: threads die with it (hypercorn's supervisor with two workers: sigterm_lets_short_task_finish
+    #: and sigterm_waits_for_running_sync_task both lose their task).
+    kills: bool = False
 
     @classmethod
     def declared(cls, framework: str, server: str, hold: float) -> Shutdown:
@@ -101,14 +105,17 @@ class Shutdown:
         grace = resolve(declared.value)
         pool = resolve(cell("sync_task_pool_size", framework, server).value)
         margin = max(MARGIN, declared.tolerance)  # an exit without a grace takes up to its tolerance
-        return cls(None if grace == "unbounded" else float(grace), int(pool), hold, margin)
+        thread = cell("sigterm_waits_for_running_sync_task", framework, server)
+        short = cell("sigterm_lets_short_task_finish", framework, server)
+        kills = thread.also.get("task") == "lost" and not short.value
+        return cls(None if grace == "unbounded" else float(grace), int(pool), hold, margin, kills)
 
     @classmethod
     def configured(cls, framework: str, server: str, hold: float) -> Shutdown:
         defaults = cls.declared(framework, server, hold)
         if GRACE_OPTION[server] is None and framework != "quart":
             return defaults  # nothing to configure: Quart's tasks are its own, with its own time-out
-        return cls(CONFIGURED_GRACE, defaults.pool, hold)
+        return cls(CONFIGURED_GRACE, defaults.pool, hold, kills=defaults.kills)
 
     @staticmethod
     def hold_for(framework: str, server: str, hold: float) -> float:
@@ -143,6 +150,8 @@ class Shutdown:
         n = split(senders)
         if not self.cancels:
             return outcome(n, n)
+        if self.kills:
+            return outcome({"async": 0, "sync": 0}, n)
         return outcome({"async": 0, "sync": n["sync"] if self.stops_loop else self.running_sync(senders)}, n)
 
     def unrecorded_bound(self, senders: Sequence[str]) -> int:
@@ -155,6 +164,8 @@ class Shutdown:
             return "no limit on the grace: all confirmed"
         if not self.cancels:
             return f"held {self.hold:g} s < grace {self.grace:g} s: all confirmed"
+        if self.kills:
+            return f"held {self.hold:g} s > grace {self.grace:g} s: the worker is killed, all senders with it"
         if self.stops_loop:
             return (f"held {self.hold:g} s, no grace: the loop stops, nothing is cancelled; async def "
                     "senders never resume, def senders in threads and queued in the executor finish")

@@ -18,7 +18,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from shared.servers import FRAMEWORKS, REPO, SERVERS
+from shared.servers import FRAMEWORKS, MANAGERS, REPO, SERVERS
 
 __all__ = ["DATA", "PAGE", "extract", "merge", "render", "write"]
 
@@ -159,6 +159,7 @@ def render(data: dict[str, Any]) -> str:
                   str(get(p, "sigkill_in_flight_lost")),
                   str(get(p, "sigkill_delivered_before_delivered_once"))]
                  for n, p in zip(name, pairs, strict=True)]),
+        *_managers(data.get("managers"), run),
         *_durable(cells, pairs, run),
         "## Load",
         "",
@@ -172,6 +173,39 @@ def render(data: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _managers(data: dict[str, Any] | None, run: dict[str, Any]) -> list[str]:
+    """The shutdown rows under the process managers (`python -m reliability --full --managers`)."""
+    if not data:
+        return []
+    cells = _cells(data)
+    pairs = [(f, m) for f in FRAMEWORKS for m in MANAGERS if (f, m) in cells]
+
+    def get(pair: tuple[str, str], prop: str, key: str = "observed") -> Any:
+        r = cells[pair].get(prop)
+        return "-" if r is None else r.get(key, "-")
+
+    def grace(pair: tuple[str, str]) -> str:
+        g = get(pair, "sigterm_confirmed_defaults", "grace_s")
+        return "no limit" if g is None else f"{g:g} s"
+
+    return [
+        "### Under a process manager", "",
+        f"The same SIGTERM and SIGKILL checks with the app under each process manager, two workers "
+        f"({', '.join(MANAGERS)}; [between process managers](moves/managers.md)), the signal sent to the "
+        "manager's process alone, as `docker stop` and Kubernetes send it; the expectations come from the "
+        "declared cells of each manager. The notifications go over one connection, so to one worker. "
+        f"{len(pairs)} pairs, {_duration(data['run']['seconds'])}.", "",
+        *_table(["pair", "SIGTERM, configured: confirmed",
+                 f"SIGTERM, defaults (held {run['hold_after_sigterm_s']:g} s): confirmed", "defaults: grace",
+                 "defaults: model", "SIGKILL: in flight, lost", "SIGKILL: delivered before, delivered once"],
+                [[f"{f}-{m}", str(get((f, m), "sigterm_confirmed_configured")),
+                  str(get((f, m), "sigterm_confirmed_defaults")), grace((f, m)),
+                  str(get((f, m), "sigterm_confirmed_defaults", "model")),
+                  str(get((f, m), "sigkill_in_flight_lost")),
+                  str(get((f, m), "sigkill_delivered_before_delivered_once"))] for f, m in pairs]),
+    ]
 
 
 def _duration(seconds: int) -> str:

@@ -33,13 +33,13 @@ from reliability.expectations import (
     outcome,
     split,
 )
-from shared.servers import SERVERS
+from shared.servers import RUNNABLE
 from shared.sink import Gate, SmtpSink
 
 #: Each server's grace period and Quart's, raised above any hold here. A server without a grace
 #: has its one shutdown setting (`stop_option`: the time it gives a worker to exit before
 #: killing it) set instead, so the row shows what that setting does.
-CONFIGURED = {name: (record.stop_option, f"{CONFIGURED_GRACE:g}") for name, record in SERVERS.items()}
+CONFIGURED = {name: (record.stop_option, f"{CONFIGURED_GRACE:g}") for name, record in RUNNABLE.items()}
 QUART_GRACE = {"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": f"{CONFIGURED_GRACE:g}"}
 #: Half `async def`, half `def` senders.
 SENDERS = ["async"] * (IN_FLIGHT // 2) + ["sync"] * (IN_FLIGHT - IN_FLIGHT // 2)

@@ -311,9 +311,10 @@ _MANAGERS = (
             "--no-control-socket",
         ),
         requires={
-            "gunicorn>=23,<28": "27 is the series measured; it writes a control socket under the home "
-            "directory unless `--no-control-socket`, which the suite passes.",
-            "uvicorn-worker>=0.3,<1": "uvicorn's gunicorn worker class, moved out of uvicorn in 0.30.",
+            "gunicorn>=27,<28": "27 is the series measured; it writes a control socket under the home "
+            "directory unless `--no-control-socket`, an option of 27's, which the suite passes.",
+            "uvicorn-worker>=0.4,<1": "uvicorn's gunicorn worker class, moved out of uvicorn in 0.30; 0.4 is "
+            "the release measured.",
         },
         packages=("gunicorn", "uvicorn-worker", "uvicorn", "httptools", "uvloop"),
         log_config=("--log-config-json", "{path}"),

@@ -78,8 +78,8 @@ def _listening_inodes(port: int) -> set[str]:
 
 def accepting(pids: list[int], port: int) -> list[int]:
     """Those of `pids` that poll a socket listening on `port`: its descriptor is in one of their
-    epoll sets (/proc/PID/fdinfo's `tfd:` lines). asyncio, uvloop and granian's runtime all poll by
-    epoll; a worker that polls the listening socket is taking connections."""
+    epoll sets (/proc/PID/fdinfo's `tfd:` lines). asyncio, uvloop and the Rust servers' runtimes
+    all poll by epoll; a worker that polls the listening socket is taking connections."""
     inodes = {f"socket:[{i}]" for i in _listening_inodes(port)}
     out = []
     for pid in pids:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conformance.address import Address, pick
-from shared.axes import FRAMEWORKS, PYTHONS, SERVERS
+from shared.axes import FRAMEWORKS, MANAGERS, PYTHONS, RUNNABLE, SERVERS
 from shared.servers import REPO
 
 #: uvicorn with h11 on uvloop: a combination no record runs, built from the uvicorn record's maker.
@@ -21,6 +21,10 @@ SIXTH = '''
 _SERVERS = (*_SERVERS, _uvicorn(
     "uvicorn-h11-uvloop", "h11", "uvloop", "uvicorn with h11 on uvloop",
     {"uvicorn>=0.30,<1": "", "uvloop>=0.23,<1": ""}, ("uvicorn", "h11", "uvloop"),
+))
+_MANAGERS = (*_MANAGERS, _managed(
+    _BY_NAME["uvicorn"], "uvicorn-h11-workers", "uvicorn --workers 2 on h11",
+    recycle_after_one=("--limit-max-requests", "1"),
 ))
 '''
 
@@ -93,6 +97,9 @@ def test_a_sixth_server_has_its_pages_and_its_extra(sixth: Path) -> None:
     data = json.loads(matrix.split('id="afw-matrix-data">', 1)[1].split("</script>", 1)[0])
     assert "uvicorn-h11-uvloop" in data["servers"]  # the matrix's filters offer it and its cells cover it
     assert "uvicorn-h11-uvloop" in (sixth / "docs" / "moves" / "servers.md").read_text()
+    # A fifth process manager is a column of the managers' page, and a choice of their run.
+    assert "| uvicorn-h11-workers |" in (sixth / "docs" / "moves" / "managers.md").read_text()
+    assert "uvicorn-h11-workers" in _run(sixth, "-m", "conformance.managers", "--help")
     extras = tomllib.loads((sixth / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert extras["uvicorn-h11-uvloop"] == ["uvicorn>=0.30,<1", "uvloop>=0.23,<1"]
     # ... and it runs with the HTTP implementation and loop its record names.
@@ -103,7 +110,10 @@ def test_a_sixth_server_has_its_pages_and_its_extra(sixth: Path) -> None:
 
 def test_the_extras_are_the_server_records() -> None:
     extras = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert extras == {name: list(record.requires) for name, record in SERVERS.items()}
+    wanted = {name: list(record.requires) for name, record in RUNNABLE.items()
+              if record.requires or not record.manager}
+    assert extras == wanted
+    assert set(SERVERS) <= set(extras) and "gunicorn" in extras  # a manager with packages of its own
 
 
 def test_the_pythons_are_the_classifiers() -> None:
@@ -137,6 +147,18 @@ def test_the_most_specific_address_wins() -> None:
     assert pick(table, "quart", "granian", "3.12") == 4
     assert pick(table, "quart", "granian", "3.13") == 5  # one Python over a range
     assert pick(table, "quart", "hypercorn", "3.13") == 3  # two parts named over one and a Python
+
+
+def test_a_managers_cell_is_its_servers_unless_a_table_names_it() -> None:
+    manager = next(m for m in MANAGERS.values() if m.base == "hypercorn")
+    table = {"*": 0, "quart": 1, "*.hypercorn": 2, "quart.hypercorn": 3}
+    assert pick(table, "fastapi", manager.name, "3.11") == 2  # its server's
+    assert pick(table, "quart", manager.name, "3.11") == 3
+    named = {**table, f"*.{manager.name}": 4}
+    assert pick(named, "fastapi", manager.name, "3.11") == 4
+    assert pick(named, "quart", manager.name, "3.11") == 4  # named: over the server's pair too
+    assert pick(named, "quart", "hypercorn", "3.11") == 3  # the server alone is untouched
+    assert all(m.base in SERVERS and m.workers > 1 for m in MANAGERS.values())
 
 
 def test_an_address_naming_nothing_known_is_refused() -> None:

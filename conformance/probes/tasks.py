@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from functools import wraps
 from typing import Any
 
-from conformance.gates import GATES_ENV, wait_gate, wait_gate_async
+from conformance.gates import GATES_ENV, arrive, wait_gate, wait_gate_async
 from shared.recorder import record
 
 __all__ = [
@@ -211,6 +211,7 @@ async def async_task(rid: str, index: str, action: str) -> None:
         elif action == "block" and flipped("block_off_loop"):
             await asyncio.to_thread(wait_gate, _gates(), f"{rid}.{index}")
         elif action == "block" and flipped("exit_on_block"):
+            arrive(_gates(), f"{rid}.{index}")
             os._exit(1)
         elif action == "block":
             wait_gate(_gates(), f"{rid}.{index}")  # deliberately blocking: the article's mistake
