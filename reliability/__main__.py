@@ -22,7 +22,8 @@ from shared.servers import MANAGERS, REPO
 
 REPORT = REPO / "reports" / "reliability.json"
 #: What runs under the process managers: the shutdown checks, what SIGTERM and SIGKILL deliver.
-MANAGER_CHECKS = "test_sigterm_delivers_what_the_grace_allows or test_sigkill_loses_what_is_in_flight"
+MANAGER_CHECKS = ("test_sigterm_delivers_what_the_grace_allows or test_sigkill_loses_what_is_in_flight or "
+                  "test_rolling_restart")
 
 
 def main() -> int:
@@ -48,7 +49,7 @@ def main() -> int:
         cmd += [a for server in servers for a in ("--server", server)]
     code = int(pytest.main([*cmd, *args]))
     if managers:
-        if full and code == 0:
+        if full and code == 0 and not args:  # every manager, every check
             data = json.loads(report.DATA.read_text())
             data["managers"] = report.extract(json.loads(REPORT.read_text()),
                                               {"seconds": round(time.monotonic() - started)})

@@ -1,13 +1,14 @@
 import pytest
 
 from reliability import FULL
-from shared.servers import FRAMEWORKS, SERVERS
+from shared.servers import FRAMEWORKS, RUNNABLE, SERVERS
 
 #: The quick run's one durable SIGKILL case (the full run has three per pair): the worker
 #: killed mid-delivery, which only redelivery can save.
 QUICK_DURABLE = "worker"
 #: The durable rows: the full run has them all on every pair; the quick run has the case above
 #: (the SIGTERM and hung-broker checks run in `durable_quick`, on one pair).
+ROLLING_RESTART = "test_rolling_restart_under_load_loses_nothing"
 DURABLE_TESTS = ("test_durable_sigkill_loses_nothing", "test_durable_sigterm_loses_nothing",
                  "test_durable_hung_broker_is_answered_503_within_the_bound")
 
@@ -32,7 +33,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # The default SMTP time-out is a 30-s wait per pair: the quick run has it on the first pair only.
     slow = [i for i in items if getattr(i, "originalname", "") == "test_default_time_out_is_30_s"]
     keep += slow if FULL else slow[:1]
-    dropped = [i for i in durable + slow if i not in keep]
+    # A rolling restart is a process manager's: on a lone server there is nothing to restart it.
+    lone = [i for i in items if getattr(i, "originalname", "") == ROLLING_RESTART
+            and not RUNNABLE[i.callspec.params["pair"].server].manager]  # type: ignore[attr-defined]
+    dropped = [i for i in durable + slow if i not in keep] + lone
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in dropped]

@@ -35,6 +35,11 @@ in the stopped loop. Its one shutdown setting,
 `--workers-kill-timeout`, bounds only how long the parent waits for a worker that did not
 exit; so "configured" changes nothing there but Quart's own time-out.
 
+A worker killed rather than let finish (a process manager whose declared cells lose both a
+short `async def` task and a `def` task's thread at SIGTERM: `hypercorn --workers 2`, whose
+supervisor terminates the busy worker once the idle one has exited) loses every sender, `def`
+ones in their threads too, and a longer configured grace does not change that.
+
 SIGKILL: in-process tasks die with the process. Every notification in flight at the
 kill is lost; every one delivered before it was delivered once, and stays so.
 """
@@ -113,6 +118,8 @@ class Shutdown:
     @classmethod
     def configured(cls, framework: str, server: str, hold: float) -> Shutdown:
         defaults = cls.declared(framework, server, hold)
+        if defaults.kills:  # the worker is killed when another exits, whatever grace it was given
+            return defaults
         if GRACE_OPTION[server] is None and framework != "quart":
             return defaults  # nothing to configure: Quart's tasks are its own, with its own time-out
         return cls(CONFIGURED_GRACE, defaults.pool, hold, kills=defaults.kills)

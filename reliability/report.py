@@ -29,7 +29,8 @@ NOTES = Path(__file__).with_name("notes.md")
 KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_half_growth_kib", "limit_kib",
         "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
         "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted",
-        "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds", "mid_send_at_stop")
+        "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds", "mid_send_at_stop",
+        "no_answer", "restart_s", "requests", "how", "source", "after", "load_lost", "why", "unanswered_sent")
 ROW = ("framework", "server", "property", "expected", "observed", "passed")
 
 Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -188,7 +189,7 @@ def _managers(data: dict[str, Any] | None, run: dict[str, Any]) -> list[str]:
 
     def grace(pair: tuple[str, str]) -> str:
         g = get(pair, "sigterm_confirmed_defaults", "grace_s")
-        return "no limit" if g is None else f"{g:g} s"
+        return "no limit" if g is None else f"{g:g} s" if isinstance(g, float | int) else str(g)
 
     return [
         "### Under a process manager", "",
@@ -205,6 +206,46 @@ def _managers(data: dict[str, Any] | None, run: dict[str, Any]) -> list[str]:
                   str(get((f, m), "sigterm_confirmed_defaults", "model")),
                   str(get((f, m), "sigkill_in_flight_lost")),
                   str(get((f, m), "sigkill_delivered_before_delivered_once"))] for f, m in pairs]),
+        *_rolling(cells, pairs),
+    ]
+
+
+def _rolling(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
+    have = [p for p in pairs if "rolling_restart_workers_replaced" in cells[p]]
+    if not have:
+        return []
+
+    def get(pair: tuple[str, str], prop: str, key: str = "observed") -> Any:
+        r = cells[pair].get(prop)
+        return "-" if r is None else r.get(key, "-")
+
+    replaced = "rolling_restart_workers_replaced"
+    hows = {p[1]: (get(p, replaced, "how"), get(p, replaced, "source"),
+                   get(p, "rolling_restart_held_delivered", "why")) for p in have}
+    first = have[0]
+    return [
+        "#### A rolling restart under load", "",
+        f"SIGHUP to the manager while {get(first, replaced, 'concurrency')} clients keep sending "
+        "notifications, each to an address of its own; the load goes on until every old worker has gone and "
+        f"{get(first, replaced, 'after')} more requests were answered. Every "
+        "accepted notification is counted at the SMTP sink by address. A request with no answer is one "
+        "sent on a keep-alive connection the old worker closed at that moment (the client library does "
+        "not send a POST again); some of those were sent anyway, where the worker had the request but "
+        "the client lost the answer: a client that sends them again sends them twice. Besides the load, "
+        "four notifications (two `async def` and two `def` senders) are "
+        "held at the SMTP server in an old worker and let go once every old worker has stopped taking "
+        "connections: they are running when it stops, whatever the race. What SIGHUP does:", "",
+        *(f"- {m}: {how} ([source]({source})); {why}." for m, (how, source, why) in hows.items()), "",
+        *_table(["pair", "requests", "restart (s)", "held in an old worker: delivered", "accepted, lost",
+                 "duplicated", "5xx", "no answer", "no answer, sent anyway"],
+                [[f"{f}-{m}", str(get((f, m), "rolling_restart_workers_replaced", "requests")),
+                  str(get((f, m), "rolling_restart_workers_replaced", "restart_s")),
+                  str(get((f, m), "rolling_restart_held_delivered")),
+                  f"{get((f, m), 'rolling_restart_held_delivered', 'load_lost')} of "
+                  f"{get((f, m), 'rolling_restart_held_delivered', 'accepted')}",
+                  str(get((f, m), "rolling_restart_duplicates")), str(get((f, m), "rolling_restart_5xx")),
+                  str(get((f, m), "rolling_restart_workers_replaced", "no_answer")),
+                  str(get((f, m), "rolling_restart_workers_replaced", "unanswered_sent"))] for f, m in have]),
     ]
 
 

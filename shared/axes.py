@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 __all__ = ["FRAMEWORKS", "MANAGERS", "PYTHONS", "RUNNABLE", "SERVERS", "Framework", "Python", "Server"]
 
@@ -96,6 +97,12 @@ class Server:
     recycle_after_one: tuple[str, ...] = ()
     no_recycle: str = ""
     no_recycle_source: str = ""
+    #: What SIGHUP makes a manager do (each replaces its workers), and the source that says so.
+    reload: str = ""
+    reload_source: str = ""
+    #: Why a worker it stops at a restart ends the `async def` tasks it is running (its server gives
+    #: running tasks no grace); "" where it lets them finish.
+    reload_ends_tasks: str = ""
 
     @property
     def manager(self) -> bool:
@@ -267,19 +274,20 @@ _SERVERS = (
 )
 
 
-def _managed(base: Server, name: str, described: str, **changes: object) -> Server:
+def _managed(base: Server, name: str, described: str, **changes: Any) -> Server:
     """A process manager over `base`: its command with 2 workers, unless `changes` give another."""
-    command = tuple(changes.pop("command", None) or (*base.command, "--workers", "2"))  # type: ignore[misc]
+    command: tuple[str, ...] = tuple(changes.pop("command", None) or (*base.command, "--workers", "2"))
+    requires: Mapping[str, str] = changes.pop("requires", {})
     return replace(
         base,
         name=name,
         command=command,
         described=described,
-        requires=changes.pop("requires", {}),
+        requires=requires,
         base=base.name,
         workers=2,
         **changes,
-    )  # type: ignore[arg-type]
+    )
 
 
 _BY_NAME = {s.name: s for s in _SERVERS}
@@ -293,6 +301,8 @@ _MANAGERS = (
         "`uvicorn --workers 2` with httptools on uvloop: uvicorn's own supervisor, which is also what "
         "`fastapi run --workers 2` starts",
         recycle_after_one=("--limit-max-requests", "1"),
+        reload="one worker at a time: a new one, ready, then the old one's graceful stop",
+        reload_source="https://github.com/Kludex/uvicorn/blob/0.55.0/uvicorn/supervisors/multiprocess.py#L173-L194",
     ),
     _managed(
         _BY_NAME["uvicorn-std"],
@@ -324,6 +334,8 @@ _MANAGERS = (
         stop_option="--graceful-timeout",
         grace_default=30.0,
         recycle_after_one=("--max-requests", "1"),
+        reload="every new worker forked at once, then every old one sent SIGTERM",
+        reload_source="https://github.com/benoitc/gunicorn/blob/27.0.1/gunicorn/arbiter.py#L530-L601",
     ),
     _managed(
         _BY_NAME["hypercorn"],
@@ -331,6 +343,9 @@ _MANAGERS = (
         "`hypercorn --workers 2`: hypercorn's own supervisor",
         # hypercorn ends a worker once it has served more than `--max-requests`.
         recycle_after_one=("--max-requests", "0"),
+        reload="every worker stopped (gracefully), then every one started again; the socket, the "
+        "supervisor's, queues connections meanwhile",
+        reload_source="https://github.com/pgjones/hypercorn/blob/0.18.0/src/hypercorn/run.py#L58-L62",
     ),
     _managed(
         _BY_NAME["granian"],
@@ -340,6 +355,13 @@ _MANAGERS = (
         no_recycle="granian recycles a worker by its age (`--workers-lifetime`, 60 s at least) or its "
         "memory (`--workers-max-rss`), never by a count of requests",
         no_recycle_source="https://github.com/emmett-framework/granian/blob/v2.8.9/granian/cli.py#L303-L330",
+        reload="one worker at a time: a new one, 3.5 s, then the old one's graceful stop; each worker "
+        "listens on a socket of its own (SO_REUSEPORT)",
+        reload_ends_tasks="the old worker gets SIGTERM, at which its loop stops waiting and it exits "
+        "(sigterm_default_grace_seconds: 0): its `async def` tasks end with it, its threads' `def` tasks "
+        "finish",
+        reload_source="https://github.com/emmett-framework/granian/blob/v2.8.9/granian/server/common.py"
+        "#L527-L537",
     ),
 )
 

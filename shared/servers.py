@@ -285,6 +285,22 @@ class LiveServer:
                 return False
             time.sleep(0.02)  # polling a process's state with a deadline, not test synchronisation
 
+    def worker_of(self, client: socket.socket) -> int | None:
+        """The process of the server's that holds the other end of `client`, a connection to it
+        (from /proc/net/tcp and each process's descriptors); None once none does."""
+        here, there = client.getsockname()[1], client.getpeername()[1]
+        wanted = f"0100007F:{there:04X}", f"0100007F:{here:04X}"
+        rows = [r.split() for r in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+        inodes = {f"socket:[{r[9]}]" for r in rows if (r[1], r[2]) == wanted}
+        for pid in self.pids():
+            try:
+                with os.scandir(f"/proc/{pid}/fd") as entries:
+                    if any(os.readlink(e) in inodes for e in entries):
+                        return pid
+            except OSError:
+                continue
+        return None
+
     def workers(self) -> list[int]:
         """The worker processes taking connections (the server process itself, for a lone server)."""
         return accepting(self.pids(), self.port)

@@ -34,6 +34,19 @@ def test_the_model_reads_the_declared_table() -> None:
     assert Shutdown.configured("litestar", "hypercorn", 4.0).grace == 30.0
 
 
+def test_a_worker_killed_at_the_end_of_its_grace_loses_every_sender_whatever_is_configured() -> None:
+    """`hypercorn --workers 2`: the busy worker is terminated once the idle one has exited; a lone
+    hypercorn, with one worker, gives it `graceful_timeout`. The model reads it from the table."""
+    from shared.axes import MANAGERS
+
+    manager = next(m.name for m in MANAGERS.values() if m.base == "hypercorn")
+    killed = Shutdown.declared("fastapi", manager, 4.0)
+    assert killed.kills and killed.confirmed(SENDERS) == "0/20 (async 0/10, def 0/10)"
+    assert Shutdown.configured("fastapi", manager, 4.0) == killed  # a longer grace does not save it
+    assert not Shutdown.declared("fastapi", "hypercorn", 4.0).kills
+    assert not Shutdown.declared("quart", "uvicorn", 4.0).kills  # its thread is lost, its short task not
+
+
 def test_in_process_tasks_lose_what_is_in_flight_and_keep_what_was_delivered() -> None:
     assert in_process_after_kill(20, 10) == ("20/20", "10/10")
 
