@@ -233,7 +233,7 @@ def _rolling(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:
         "not send a POST again); some of those were sent anyway, where the worker had the request but "
         "the client lost the answer: a client that sends them again sends them twice. Besides the load, "
         "four notifications (two `async def` and two `def` senders) are "
-        "held at the SMTP server in an old worker and let go once every old worker has stopped taking "
+        "held at the SMTP server in an old worker and let go once that worker has stopped taking "
         "connections: they are running when it stops, whatever the race. What SIGHUP does:", "",
         *(f"- {m}: {how} ([source]({source})); {why}." for m, (how, source, why) in hows.items()), "",
         *_table(["pair", "requests", "restart (s)", "held in an old worker: delivered", "accepted, lost",
