@@ -28,6 +28,7 @@ import httpx
 from conformance.fixtures import Live, Pair
 from conformance.gates import GateServer
 from conformance.h2conn import H2Connection
+from conformance.recipes import recipes
 from shared.axes import FRAMEWORKS, RUNNABLE
 from shared.servers import LiveServer
 
@@ -563,9 +564,17 @@ GRACE_LIMIT = 7.0
 
 
 def grace_limit(pair: Pair) -> float:
-    """GRACE_LIMIT, or 2 s past a longer default grace of the pair's server (gunicorn's 30 s)."""
+    """GRACE_LIMIT, or 2 s past a longer grace: the default of the pair's server (gunicorn's 30 s), or
+    the one a recipe applied to the probe claims."""
     server = RUNNABLE.get(pair.server)
-    return max(GRACE_LIMIT, (server.grace_default or 0.0) + 2.0 if server else 0.0)
+    limit = max(GRACE_LIMIT, (server.grace_default or 0.0) + 2.0 if server else 0.0)
+    claim = recipes()[pair.recipe].claim(GRACE, pair.framework, pair.server) if pair.recipe else None
+    if claim is not None and isinstance(claim["value"], int | float):  # a recipe's longer grace
+        limit = max(limit, claim["value"] + 2.0)
+    return limit
+
+
+GRACE = "sigterm_default_grace_seconds"
 
 
 def test_sigterm_default_grace_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:

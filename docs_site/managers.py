@@ -64,6 +64,8 @@ def page(observed: dict[str, Any] | None = None) -> str:
            "workers:", "",
            *(f"- **{m.name}** (workers: {m.base}): {m.described}." for m in MANAGERS.values()), "",
            *_measured(observed),
+           "What SIGTERM, SIGKILL, the stop windows and a rolling restart deliver, counted at the SMTP "
+           "server, under each manager: [reliability](../reliability.md#under-a-process-manager).", "",
            "Every other property of the [semantics](../semantics.md) is each worker's, the same as its "
            "server's alone ([between servers](servers.md)). Below, per framework, the properties of a "
            "deployment: a lone server's column beside its managers'. `n/a` on a lone server: it has no "

@@ -23,7 +23,7 @@ from shared.servers import MANAGERS, REPO
 REPORT = REPO / "reports" / "reliability.json"
 #: What runs under the process managers: the shutdown checks, what SIGTERM and SIGKILL deliver.
 MANAGER_CHECKS = ("test_sigterm_delivers_what_the_grace_allows or test_sigkill_loses_what_is_in_flight or "
-                  "test_rolling_restart")
+                  "test_rolling_restart or test_stop_window")
 
 
 def main() -> int:

@@ -116,13 +116,15 @@ class Shutdown:
         return cls(None if grace == "unbounded" else float(grace), int(pool), hold, margin, kills)
 
     @classmethod
-    def configured(cls, framework: str, server: str, hold: float) -> Shutdown:
+    def configured(cls, framework: str, server: str, hold: float,
+                   grace: float = CONFIGURED_GRACE) -> Shutdown:
+        """With the server's grace (and Quart's) set to `grace`."""
         defaults = cls.declared(framework, server, hold)
         if defaults.kills:  # the worker is killed when another exits, whatever grace it was given
             return defaults
         if GRACE_OPTION[server] is None and framework != "quart":
             return defaults  # nothing to configure: Quart's tasks are its own, with its own time-out
-        return cls(CONFIGURED_GRACE, defaults.pool, hold, kills=defaults.kills)
+        return cls(grace, defaults.pool, hold, kills=defaults.kills)
 
     @staticmethod
     def hold_for(framework: str, server: str, hold: float) -> float:

@@ -30,7 +30,8 @@ KEEP = ("requests_per_s", "concurrency", "chunks", "statuses", "rss", "second_ha
         "unroutable", "unroutable_answers", "model", "grace_s", "pool", "held_after_sigterm_s", "at_smtp",
         "unrecorded", "bound", "copies_received", "copies_delivered", "settings", "accepted",
         "mid_send_at_kill", "visibility_timeout_s", "stack", "seconds", "bounds", "mid_send_at_stop",
-        "no_answer", "restart_s", "requests", "how", "source", "after", "load_lost", "why", "unanswered_sent")
+        "no_answer", "restart_s", "requests", "how", "source", "after", "load_lost", "why", "unanswered_sent",
+        "window_s", "held_s", "setting", "killed_at_window")
 ROW = ("framework", "server", "property", "expected", "observed", "passed")
 
 Rows = dict[tuple[str, str], dict[str, dict[str, Any]]]
@@ -160,6 +161,7 @@ def render(data: dict[str, Any]) -> str:
                   str(get(p, "sigkill_in_flight_lost")),
                   str(get(p, "sigkill_delivered_before_delivered_once"))]
                  for n, p in zip(name, pairs, strict=True)]),
+        *_windows(cells, pairs, "###"),
         *_managers(data.get("managers"), run),
         *_durable(cells, pairs, run),
         "## Load",
@@ -206,8 +208,46 @@ def _managers(data: dict[str, Any] | None, run: dict[str, Any]) -> list[str]:
                   str(get((f, m), "sigterm_confirmed_defaults", "model")),
                   str(get((f, m), "sigkill_in_flight_lost")),
                   str(get((f, m), "sigkill_delivered_before_delivered_once"))] for f, m in pairs]),
+        *_windows(cells, pairs, "####"),
         *_rolling(cells, pairs),
     ]
+
+
+WINDOWS = {"docker": "`docker stop` (10 s)", "kubernetes": "Kubernetes (30 s)"}
+
+
+def _windows(cells: Rows, pairs: list[tuple[str, str]], level: str) -> list[str]:
+    """The stop windows' rows, when the data has them."""
+    have = [p for p in pairs if any(name.startswith("window_") for name in cells[p])]
+    if not have:
+        return []
+
+    def get(pair: tuple[str, str], prop: str, key: str = "observed") -> Any:
+        r = cells[pair].get(prop)
+        return "-" if r is None else r.get(key, "-")
+
+    first = have[0]
+    head = [f"{level} Stop windows", "",
+            "SIGTERM with the notifications held until "
+            f"{get(first, 'window_docker_defaults_confirmed', 'held_s'):g} s (docker) or "
+            f"{get(first, 'window_kubernetes_defaults_confirmed', 'held_s'):g} s (Kubernetes) after it, work "
+            "that fits in the window, then SIGKILL to every process of the group when the window ends, if "
+            "anything is still up. Confirmed per sender with the defaults, and with the setting that loses "
+            "nothing that fits: every grace set to the window less a second (none where the server has no "
+            "grace to set). `killed` marks a run that was still up when the window ended.", ""]
+    rows = []
+    for f, s in have:
+        row = [f"{f}-{s}"]
+        for window in WINDOWS:
+            for settings in ("defaults", "setting"):
+                prop = f"window_{window}_{settings}_confirmed"
+                killed = " (killed)" if get((f, s), prop, "killed_at_window") is True else ""
+                row.append(f"{get((f, s), prop)}{killed}")
+            row.append(f"`{get((f, s), f'window_{window}_setting_confirmed', 'setting')}`")
+        rows.append(row)
+    header = ["pair", *(f"{WINDOWS[w]}: {what}" for w in WINDOWS for what in ("defaults", "with the setting",
+                                                                                "the setting"))]
+    return [*head, *_table(header, rows)]
 
 
 def _rolling(cells: Rows, pairs: list[tuple[str, str]]) -> list[str]:

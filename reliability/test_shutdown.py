@@ -110,6 +110,66 @@ def test_sigterm_delivers_what_the_grace_allows(pair: Pair, sink: SmtpSink, tmp_
     assert tally.duplicates == 0 and not tally.unexpected, tally.sample()
 
 
+#: The orchestrators' stop windows: SIGTERM, then SIGKILL to every process of the container this many
+#: seconds later (docker stop's default; Kubernetes' `terminationGracePeriodSeconds` default).
+WINDOWS = {"docker": 10.0, "kubernetes": 30.0}
+#: The held notifications' work left at SIGTERM is the window less this: work that fits in the window.
+WINDOW_LEFT = 2.0
+
+
+def window_setting(server: str, framework: str, window: float) -> tuple[tuple[str, ...], dict[str, str]]:
+    """What loses nothing that fits in the window: every grace set to the window less a second (the
+    server's, and Quart's own for its tasks); nothing where the server has no grace to set."""
+    grace = f"{window - 1:g}"
+    option = RUNNABLE[server].grace_option
+    args = (option, grace) if option else ()
+    return args, ({"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": grace} if framework == "quart" else {})
+
+
+def described(args: tuple[str, ...], env: dict[str, str]) -> str:
+    return " ".join([*args, *(f"{k}={v}" for k, v in env.items())]) or "none: no grace to set"
+
+
+@pytest.mark.parametrize("settings", ["defaults", "setting"])
+@pytest.mark.parametrize("window", list(WINDOWS))
+def test_stop_window_delivers_what_fits(pair: Pair, sink: SmtpSink, tmp_path: Path, window: str,
+                                        settings: str, metric) -> None:
+    """SIGTERM with notifications held WINDOW_LEFT s short of the window, then SIGKILL to the whole
+    process group when the window ends (if anything is still up): delivered per sender, against the
+    model, with the defaults and with `window_setting`."""
+    seconds = WINDOWS[window]
+    framework = declared_framework(pair)
+    args, env = window_setting(pair.server, framework, seconds) if settings == "setting" else ((), {})
+    hold = seconds - WINDOW_LEFT
+    model = (Shutdown.configured(framework, pair.server, hold, grace=seconds - 1) if settings == "setting"
+             else Shutdown.declared(framework, pair.server, hold))
+    live = start_live(pair, sink, tmp_path, server_args=args, env=env)
+    prefix = f"w{uuid.uuid4().hex[:8]}-"
+    gate = None
+    try:
+        senders, gate = accept_held(live, sink, prefix, model)
+        signalled = time.monotonic()
+        live.server.signal(signal.SIGTERM)
+        time.sleep(hold)  # the scenario: an SMTP server this slow, work that fits in the window
+        gate.release()
+        code = live.server.wait(max(0.0, signalled + seconds - time.monotonic()))
+        killed = code is None
+        if killed:
+            live.server.signal(signal.SIGKILL)  # the orchestrator's, to every process of the container
+            live.server.wait(30)
+    finally:
+        if gate is not None:
+            gate.release()
+        live.server.stop()
+    tally = Tally.of(senders, sink.deliveries(prefix).update())
+    confirmed = {a for a in senders if live.events(a, "mail_sent")}
+    metric(pair, f"window_{window}_{settings}_confirmed", by_sender(confirmed, senders),
+           model.confirmed(SENDERS),
+           window_s=seconds, held_s=hold, setting=described(args, env), model=model.why(),
+           killed_at_window=killed, at_smtp=by_sender(tally.delivered, senders))
+    assert tally.duplicates == 0 and not tally.unexpected, tally.sample()
+
+
 def test_sigkill_loses_what_is_in_flight_and_nothing_else(pair: Pair, sink: SmtpSink, tmp_path: Path,
                                                           metric) -> None:
     """SIGKILL with some notifications delivered and some held at SMTP; the app restarted;

@@ -267,7 +267,8 @@ class LiveServer:
                 time.sleep(0.05)  # readiness polling, not test synchronisation
         self.stop()
         raise ServerFailed(
-            f"{self} not ready within {self.ready_timeout:g} s: {'' if self.quiet else 'GET /health: '}{last}"
+            f"{self} not ready within {self.ready_timeout:g} s: "
+            f"{'' if self.quiet else 'GET /health answered '}{last}"
             f"\n{self.log_tail()}"
         )
 

@@ -68,3 +68,19 @@ def test_a_zero_hold_that_races_a_zero_grace_is_lengthened_past_its_tolerance() 
     assert Shutdown.hold_for("fastapi", "granian", 0.0) > Shutdown.declared("fastapi", "granian", 0.0).margin
     assert Shutdown.hold_for("fastapi", "hypercorn", 0.0) == 0.0
     assert Shutdown.hold_for("quart", "granian", 0.0) == 0.0  # Quart's 5-s grace, not granian's
+
+
+def test_the_stop_windows_setting_is_every_grace_a_second_short_of_the_window() -> None:
+    from reliability.test_shutdown import window_setting
+    from shared.axes import RUNNABLE
+
+    assert window_setting("hypercorn", "fastapi", 10.0) == (("--graceful-timeout", "9"), {})
+    assert window_setting("uvicorn", "quart", 30.0) == (
+        ("--timeout-graceful-shutdown", "29"), {"QUART_BACKGROUND_TASK_SHUTDOWN_TIMEOUT": "29"})
+    graceless = next(name for name, record in RUNNABLE.items() if record.grace_option is None)
+    assert window_setting(graceless, "fastapi", 10.0) == ((), {})
+    # Work that fits in docker's window: hypercorn's 3-s default cancels the async senders; 9 s does not.
+    defaults = Shutdown.declared("fastapi", "hypercorn", 8.0)
+    assert defaults.confirmed(SENDERS) == "10/20 (async 0/10, def 10/10)"
+    assert Shutdown.configured("fastapi", "hypercorn", 8.0, grace=9.0).confirmed(SENDERS) == \
+        "20/20 (async 10/10, def 10/10)"
