@@ -49,7 +49,8 @@ def main() -> int:
         cmd += [a for server in servers for a in ("--server", server)]
     code = int(pytest.main([*cmd, *args]))
     if managers:
-        if full and code == 0 and not args:  # every manager, every check
+        narrowed = [a for i, a in enumerate(args) if a != "-n" and (i == 0 or args[i - 1] != "-n")]
+        if full and code == 0 and not narrowed:  # every manager, every check (`-n N` aside)
             data = json.loads(report.DATA.read_text())
             data["managers"] = report.extract(json.loads(REPORT.read_text()),
                                               {"seconds": round(time.monotonic() - started)})

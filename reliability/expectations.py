@@ -103,6 +103,10 @@ class Shutdown:
     #: threads die with it (hypercorn's supervisor with two workers: sigterm_lets_short_task_finish
     #: and sigterm_waits_for_running_sync_task both lose their task).
     kills: bool = False
+    #: When the grace runs out the process ends before its threads do: `def` senders still in a
+    #: thread die with it (sigterm_waits_for_running_sync_task loses its task: Quart on uvicorn,
+    #: where uvicorn raises the SIGTERM again once Quart's 5 s are over; gunicorn's SIGKILL).
+    threads_die: bool = False
 
     @classmethod
     def declared(cls, framework: str, server: str, hold: float) -> Shutdown:
@@ -112,8 +116,10 @@ class Shutdown:
         margin = max(MARGIN, declared.tolerance)  # an exit without a grace takes up to its tolerance
         thread = cell("sigterm_waits_for_running_sync_task", framework, server)
         short = cell("sigterm_lets_short_task_finish", framework, server)
-        kills = thread.also.get("task") == "lost" and not short.value
-        return cls(None if grace == "unbounded" else float(grace), int(pool), hold, margin, kills)
+        threads_die = thread.also.get("task") == "lost"
+        kills = threads_die and not short.value
+        unbounded = grace == "unbounded"
+        return cls(None if unbounded else float(grace), int(pool), hold, margin, kills, threads_die)
 
     @classmethod
     def configured(cls, framework: str, server: str, hold: float,
@@ -124,7 +130,7 @@ class Shutdown:
             return defaults
         if GRACE_OPTION[server] is None and framework != "quart":
             return defaults  # nothing to configure: Quart's tasks are its own, with its own time-out
-        return cls(grace, defaults.pool, hold, kills=defaults.kills)
+        return cls(grace, defaults.pool, hold, kills=defaults.kills, threads_die=defaults.threads_die)
 
     @staticmethod
     def hold_for(framework: str, server: str, hold: float) -> float:
@@ -159,7 +165,7 @@ class Shutdown:
         n = split(senders)
         if not self.cancels:
             return outcome(n, n)
-        if self.kills:
+        if self.kills or self.threads_die:
             return outcome({"async": 0, "sync": 0}, n)
         return outcome({"async": 0, "sync": n["sync"] if self.stops_loop else self.running_sync(senders)}, n)
 
@@ -175,6 +181,9 @@ class Shutdown:
             return f"held {self.hold:g} s < grace {self.grace:g} s: all confirmed"
         if self.kills:
             return f"held {self.hold:g} s > grace {self.grace:g} s: the worker is killed, all senders with it"
+        if self.threads_die:
+            return (f"held {self.hold:g} s > grace {self.grace:g} s: async def senders cancelled, then the "
+                    "process ends, def senders in their threads with it")
         if self.stops_loop:
             return (f"held {self.hold:g} s, no grace: the loop stops, nothing is cancelled; async def "
                     "senders never resume, def senders in threads and queued in the executor finish")
