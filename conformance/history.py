@@ -111,13 +111,25 @@ def tools() -> list[str]:
     return [r for r in _pyproject()["dependency-groups"]["test"] if Requirement(r).name in TOOL_NAMES]
 
 
+def managers_only() -> set[str]:
+    """The requirements only a process manager's extra brings (gunicorn's): the history measures the
+    servers alone, and an older server need not install beside them (uvicorn-worker needs a recent
+    uvicorn)."""
+    from shared.axes import MANAGERS
+
+    extras = _pyproject()["project"].get("optional-dependencies", {})
+    return {r for name in MANAGERS for r in extras.get(name, [])}
+
+
 def requirements(vset: VersionSet) -> list[str]:
-    """The set's pins, the measured frameworks' bounds unless pinned, the project's other dependencies."""
+    """The set's pins, the measured frameworks' bounds unless pinned, the project's other dependencies
+    (but the process managers' own)."""
     pinned = {Requirement(r).name.lower() for r in vset.requirements}
     out = list(vset.requirements)
+    managers = managers_only()
     for raw in project_dependencies():
         name = Requirement(raw).name.lower()
-        if name in pinned or (name in FRAMEWORKS_PACKAGES and name not in vset.frameworks):
+        if name in pinned or (name in FRAMEWORKS_PACKAGES and name not in vset.frameworks) or raw in managers:
             continue
         out.append(raw)
     return out
