@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections import Counter
@@ -33,9 +34,11 @@ class Answers:
     transport_errors: dict[str, str] = field(default_factory=dict)  # address -> error, no answer at all
 
 
-async def drive(url: str, prefix: str, count: int, deadline: float) -> Answers:
-    """`count` requests to distinct addresses `prefixN@example.com`, CONCURRENCY at a time."""
-    answers = Answers()
+async def drive(url: str, prefix: str, count: int, deadline: float, answers: Answers | None = None,
+                stop: threading.Event | None = None) -> Answers:
+    """`count` requests to distinct addresses `prefixN@example.com`, CONCURRENCY at a time, counted
+    into `answers` as they come; until `stop` is set, where one is given."""
+    answers = Answers() if answers is None else answers
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
@@ -45,7 +48,7 @@ async def drive(url: str, prefix: str, count: int, deadline: float) -> Answers:
     async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
 
         async def worker() -> None:
-            while not queue.empty() and time.monotonic() < deadline:
+            while not queue.empty() and time.monotonic() < deadline and not (stop and stop.is_set()):
                 n = queue.get_nowait()
                 address = f"{prefix}{n}@example.com"
                 sender = ("sync", "async")[n % 2]

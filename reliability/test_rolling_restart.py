@@ -15,12 +15,11 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conformance.fixtures import Pair, start_live
 from reliability.delivery import Tally
-from reliability.test_load import CONCURRENCY, Answers
+from reliability.test_load import CONCURRENCY, Answers, drive
 from shared.servers import RUNNABLE, LiveServer
 from shared.sink import SmtpSink
 
@@ -35,31 +34,7 @@ MOST, SECONDS = 20_000, 120.0
 
 def _load(url: str, prefix: str, answers: Answers, stop: threading.Event) -> None:
     """Requests to distinct addresses, CONCURRENCY at a time, until `stop` (or the bounds)."""
-
-    async def run() -> None:
-        limits = httpx.Limits(max_connections=CONCURRENCY, keepalive_expiry=1.0)
-        deadline = time.monotonic() + SECONDS
-        numbers = iter(range(MOST))
-        async with httpx.AsyncClient(base_url=url, timeout=30.0, limits=limits) as client:
-
-            async def worker() -> None:
-                for n in numbers:
-                    if stop.is_set() or time.monotonic() > deadline:
-                        return
-                    address = f"{prefix}{n}@example.com"
-                    try:
-                        response = await client.post(f"/send-notification/{address}",
-                                                     params={"sender": ("sync", "async")[n % 2]})
-                    except httpx.TransportError as error:
-                        answers.transport_errors[address] = repr(error)
-                        continue
-                    answers.statuses[response.status_code] += 1
-                    if response.status_code == 200:
-                        answers.accepted.add(address)
-
-            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-
-    asyncio.run(run())
+    asyncio.run(drive(url, prefix, MOST, time.monotonic() + SECONDS, answers, stop))
 
 
 def _post(conn: socket.socket, target: str) -> int:
