@@ -67,6 +67,33 @@ def accept_held(live: Live, sink: SmtpSink, prefix: str, model: Shutdown) -> tup
     return senders, gate
 
 
+def held_at_sigterm(live: Live, sink: SmtpSink, prefix: str, model: Shutdown, hold: float,
+                    window: float | None = None) -> tuple[dict[str, str], Tally, set[str], int | None, bool]:
+    """`accept_held`, SIGTERM, the SMTP server's replies held `hold` s more, then the exit waited for (90
+    s; with a `window`, until it ends, then SIGKILL to the whole group, the orchestrator's); the server
+    stopped. Returns the senders, the tally at the SMTP server, the addresses the app saw delivered, the
+    exit code and whether the window's SIGKILL was needed."""
+    gate, killed = None, False
+    try:
+        senders, gate = accept_held(live, sink, prefix, model)
+        signalled = time.monotonic()
+        live.server.signal(signal.SIGTERM)
+        if hold:
+            time.sleep(hold)  # the scenario's slow SMTP server, not synchronisation
+        gate.release()
+        code = live.server.wait(90 if window is None else max(0.0, signalled + window - time.monotonic()))
+        if code is None and window is not None:
+            killed = True
+            live.server.signal(signal.SIGKILL)
+            live.server.wait(30)
+    finally:
+        if gate is not None:
+            gate.release()
+        live.server.stop()
+    tally = Tally.of(senders, sink.deliveries(prefix).update())
+    return senders, tally, {a for a in senders if live.events(a, "mail_sent")}, code, killed
+
+
 def by_sender(delivered: set[str] | frozenset[str], senders: dict[str, str]) -> str:
     return outcome(split([senders[a] for a in delivered]), split(list(senders.values())))
 
@@ -81,21 +108,9 @@ def test_sigterm_delivers_what_the_grace_allows(pair: Pair, sink: SmtpSink, tmp_
     model = declare(framework, pair.server, Shutdown.hold_for(framework, pair.server, HOLD_AFTER_SIGTERM))
     live = start_live(pair, sink, tmp_path, server_args=CONFIGURED[pair.server] if configured else (),
                       env=QUART_GRACE if configured else {})
-    prefix = f"s{uuid.uuid4().hex[:8]}-"
-    gate = None
-    try:
-        senders, gate = accept_held(live, sink, prefix, model)
-        live.server.signal(signal.SIGTERM)
-        if model.hold:
-            time.sleep(model.hold)  # the scenario: SMTP slower than the server's default grace
-        gate.release()
-        code = live.server.wait(90)
-    finally:
-        if gate is not None:
-            gate.release()
-        live.server.stop()
-    tally = Tally.of(senders, sink.deliveries(prefix).update())
-    confirmed = {a for a in senders if live.events(a, "mail_sent")}
+    # The scenario: SMTP slower than the server's default grace.
+    senders, tally, confirmed, code, _ = held_at_sigterm(live, sink, f"s{uuid.uuid4().hex[:8]}-", model,
+                                                         model.hold)
     metric(pair, f"sigterm_confirmed_{settings}", by_sender(confirmed, senders), model.confirmed(SENDERS),
            model=model.why(), grace_s=model.grace, pool=model.pool, held_after_sigterm_s=model.hold)
     # At the SMTP server: every confirmed one, and at most the cancelled async sends besides.
@@ -144,25 +159,9 @@ def test_stop_window_delivers_what_fits(pair: Pair, sink: SmtpSink, tmp_path: Pa
     model = (Shutdown.configured(framework, pair.server, hold, grace=seconds - 1) if settings == "setting"
              else Shutdown.declared(framework, pair.server, hold))
     live = start_live(pair, sink, tmp_path, server_args=args, env=env)
-    prefix = f"w{uuid.uuid4().hex[:8]}-"
-    gate = None
-    try:
-        senders, gate = accept_held(live, sink, prefix, model)
-        signalled = time.monotonic()
-        live.server.signal(signal.SIGTERM)
-        time.sleep(hold)  # the scenario: an SMTP server this slow, work that fits in the window
-        gate.release()
-        code = live.server.wait(max(0.0, signalled + seconds - time.monotonic()))
-        killed = code is None
-        if killed:
-            live.server.signal(signal.SIGKILL)  # the orchestrator's, to every process of the container
-            live.server.wait(30)
-    finally:
-        if gate is not None:
-            gate.release()
-        live.server.stop()
-    tally = Tally.of(senders, sink.deliveries(prefix).update())
-    confirmed = {a for a in senders if live.events(a, "mail_sent")}
+    # The scenario: an SMTP server this slow, work that fits in the window.
+    senders, tally, confirmed, _, killed = held_at_sigterm(live, sink, f"w{uuid.uuid4().hex[:8]}-", model,
+                                                           hold, window=seconds)
     metric(pair, f"window_{window}_{settings}_confirmed", by_sender(confirmed, senders),
            model.confirmed(SENDERS),
            window_s=seconds, held_s=hold, setting=described(args, env), model=model.why(),
