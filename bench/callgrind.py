@@ -26,8 +26,9 @@ __all__ = ["VALGRIND", "CountedServer", "require_valgrind", "total", "valgrind_v
 
 #: valgrind's options. `--fair-sched=yes` hands the one running thread on in a fixed order
 #: (a ticket lock) rather than to whichever thread the kernel wakes first: fewer of the
-#: GIL's hand-overs depend on timing.
-VALGRIND = ("valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes")
+#: GIL's hand-overs depend on timing. Measured on bare-uvicorn-std's `/sync-noop`, ten
+#: batches of 40 requests: their spread (standard deviation) 1.4% without it, 0.6% with it.
+VALGRIND = ("valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes", "--fair-sched=yes")
 
 
 def require_valgrind() -> None:

@@ -90,21 +90,46 @@ def label(p: Pair) -> str:
 def how_measured(data: Data) -> str:
     ins = data["instructions"]
     size = ins["size"]
+    idle = size.get("idle", [4, 0.75])
     return (f"Each target runs under valgrind {ins['valgrind']}'s callgrind "
-            f"(`valgrind --tool=callgrind --instr-atstart=no`; `bench/instructions.py`), one server process "
-            f"per run, {size['runs']} runs, each with the same string hash (`PYTHONHASHSEED=0`, so that "
-            "dicts are laid out alike from run to run); after "
-            f"{size['warmup']} uncounted requests to each endpoint, "
-            "counting is switched on and each endpoint takes batches of "
+            f"(`valgrind --tool=callgrind --instr-atstart=no --fair-sched=yes`; `bench/instructions.py`), "
+            f"one server process per run, {size['runs']} runs, each with the same string hash "
+            "(`PYTHONHASHSEED=0`, so that dicts are laid out alike from run to run). After "
+            f"{size['warmup']} uncounted requests to each endpoint, counting is switched on. The server is "
+            f"left idle for {idle[0]} spells of {idle[1]:g} s (half before the batches, half after), to "
+            "learn what it runs by the clock alone (uvicorn's and hypercorn's timers; "
+            f"{idle_rates(data)}). Then each endpoint takes batches of "
             f"{size['n']} and {2 * size['n']} sequential keep-alive requests ({size['notify_n']} and "
-            f"{2 * size['notify_n']} for `/notify`), {size['repeats']} of each size, with a dump after "
-            "each: the difference of the two sizes' medians over "
-            f"{size['n']} is the instructions one more request costs, so start-up, warm-up and what a "
-            "batch costs beyond its requests cancel, and a rare full garbage collection that lands in one "
-            "batch moves nothing. `/notify` batches end when the sink has every e-mail, so their tasks are "
-            f"inside them. Runs: {ins['seconds']} s for the {len(instruction_pairs(data))} targets, "
-            f"{ins['jobs']} at a time (counts do not depend on the machine's load: the load average was "
+            f"{2 * size['notify_n']} for `/notify`), {size['repeats']} of each size, a dump and the wall "
+            "time after each. A batch's figure is its instructions less the idle rate times its wall time, "
+            "over its requests: under valgrind a request takes about fifty times as long as at full speed, "
+            "and the timers would otherwise be charged fifty times over, more on a busier machine. A run's "
+            "figure is the median over its batches, so that a rare full garbage collection in one batch "
+            "moves nothing. The marginal cost, the difference of the two sizes' medians over "
+            f"{size['n']} (what a batch costs beyond its requests cancelled), is {marginal_agreement(data)}: "
+            "a batch costs next to nothing beyond its requests, and the median over all batches is the "
+            "steadier of the two. `/notify` requests go one at a time, the next once the sink has seen the "
+            "last one's task quit SMTP, so that each task runs alone and whole inside its batch. "
+            f"Runs: {ins['seconds']} s for the {len(instruction_pairs(data))} targets, "
+            f"{ins['jobs']} at a time (the load average was "
             f"{ins['load_1m'][0]:.1f} at the start and {ins['load_1m'][1]:.1f} at the end).")
+
+
+def idle_rates(data: Data) -> str:
+    """The range of the idle rates over the targets' runs, in instructions a second."""
+    rates = [r["idle_per_s"] for r in data["instructions"]["results"] if "idle_per_s" in r]
+    if not rates:
+        return "not measured in this data"
+    return f"{min(rates) / 1000:.0f}k to {max(rates) / 1000:.0f}k instructions a second"
+
+
+def marginal_agreement(data: Data) -> str:
+    """How far each run's marginal cost is from its per-batch median: for the median figure, and at most."""
+    gaps = [abs(c["marginal"] / c["per_request"] - 1) for r in data["instructions"]["results"]
+            for e in ENDPOINTS if isinstance(c := r.get(e), dict) and "marginal" in c]
+    if not gaps:
+        return "not in this data"
+    return f"within {statistics.median(gaps):.1%} of it for the median figure ({max(gaps):.1%} at most)"
 
 
 def section(data: Data, rel_dir: Path, images: dict[str, str]) -> list[str]:

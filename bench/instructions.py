@@ -1,14 +1,20 @@
 """`python -m bench.instructions`: instructions per request, counted by callgrind (the stable tier).
 
 Each target (a benchmark app on a server) runs under valgrind's callgrind (`bench.callgrind`),
-one process per run. After a warm-up of every endpoint, uncounted, counting is switched on
-and each endpoint takes batches of `n` and of `2n` sequential keep-alive requests, a dump
-after each: what a batch costs beyond its requests (the client connecting, timers, the
-dump itself) is the same in both, so the difference over `n` is the marginal cost of one
-request, start-up and warm-up cancelled. Each size is taken `repeats` times and its median
-used, so that a rare event (a full garbage collection, tens of millions of instructions,
-every few thousand requests) that lands in one batch moves nothing. A `/notify` batch is
-dumped once the sink has every e-mail it sent, so that its tasks are all inside it.
+one process per run. After a warm-up of every endpoint, uncounted, counting is switched on.
+First the server is left idle for a few short spells, a dump after each: what it runs by the
+clock alone (uvicorn's and hypercorn's timers), per second. Then each endpoint takes batches
+of `n` and of `2n` sequential keep-alive requests, a dump after each, its wall time noted.
+A batch's figure is its instructions less the idle rate times its wall time, over its
+requests: under valgrind a request takes fifty times as long as at full speed, and without
+this the timers would be charged fifty times over, more on a busier machine. The figure of
+a run is the median over its batches, so that a rare event (a full garbage collection, tens
+of millions of instructions) that lands in one batch moves nothing. The difference of the
+two sizes' medians over `n` (the marginal cost, with what a batch costs beyond its requests
+cancelled) is kept beside it: the two agree, and the median is the less noisy. `/notify`
+requests go one at a time, the next once the sink has seen the last one's task quit SMTP:
+each task runs alone (how tasks overlapping share the GIL depends on timing) and whole
+inside its batch.
 
 A full run of every target writes the `instructions` of docs/bench/bench.json and the page;
 otherwise `--out`. `--baseline FILE` compares each figure with the same figure in FILE (a
@@ -40,7 +46,8 @@ from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS, ServerFailed
 from shared.sink import SmtpSink
 
-__all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "main", "marginal", "measure"]
+__all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "idle_rate", "main", "marginal", "measure",
+           "per_request"]
 
 #: No task, a no-op `async def` task, a no-op `def` task, the spec's notification (a `def` task).
 ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
@@ -53,31 +60,16 @@ class Size:
     runs: int  # processes per target: each figure's spread is over them
     n: int  # requests in the smaller batch (the larger has 2n)
     notify_n: int  # the same for `/notify`, whose requests cost ten times as much
-    repeats: int  # batches of each size, per endpoint and run: the median of each is used
+    repeats: int  # batches of each size, per endpoint and run
     warmup: int  # requests per endpoint before counting starts
+    idle: tuple[int, float] = (4, 0.75)  # idle spells per run (half before the batches, half after), and seconds
     endpoints: tuple[str, ...] = ENDPOINTS
     tolerance: float = 0.02  # `--baseline`: how far above the baseline a figure may be
 
 
-FULL = Size(runs=2, n=60, notify_n=10, repeats=3, warmup=60)
+FULL = Size(runs=2, n=40, notify_n=8, repeats=5, warmup=60)
 #: What CI runs: the no-op tasks only (the notification's batches would double the time).
-QUICK = Size(runs=1, n=40, notify_n=10, repeats=3, warmup=30, endpoints=ENDPOINTS[:3])
-
-
-class Stuck(RuntimeError):
-    pass
-
-
-def delivered(sink: SmtpSink) -> int:
-    return sum(1 for m in list(sink.received) if m.delivered)
-
-
-def until(done: Callable[[], bool], limit: float, what: str) -> None:
-    deadline = time.monotonic() + limit
-    while not done():
-        if time.monotonic() > deadline:
-            raise Stuck(f"{what} after {limit:g} s")
-        time.sleep(0.01)  # polling a count with a deadline, in a benchmark
+QUICK = Size(runs=1, n=40, notify_n=8, repeats=3, warmup=30, endpoints=ENDPOINTS[:3])
 
 
 def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAULT_APPS) -> dict[str, Any]:
@@ -94,35 +86,74 @@ def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAU
                 nonlocal sent
                 for _ in range(n):
                     http.get("/" + endpoint).raise_for_status()
-                if endpoint == "notify":
-                    sent += n
-                    until(lambda: delivered(sink) >= sent, 120,
-                          f"{sent - delivered(sink)} e-mail(s) not arrived")
+                    if endpoint == "notify":  # one at a time: the next request once this task has quit SMTP
+                        sent += 1
+                        sink.wait_ended(sent, timeout=120)
 
             for endpoint in size.endpoints:
                 batch(endpoint, size.warmup)
             live.on()
+            idle: list[list[float]] = []  # [instructions, seconds] of each idle spell
+            mark = time.monotonic()
+
+            def dump() -> tuple[int, float]:
+                """Instructions and wall seconds since the last dump (the dump itself left out)."""
+                nonlocal mark
+                took = time.monotonic() - mark
+                found = live.dump()
+                mark = time.monotonic()
+                return found, took
+
+            def idle_spells(count: int) -> None:
+                dump()
+                for _ in range(count):
+                    time.sleep(size.idle[1])  # the server idle on purpose: this is what is measured
+                    idle.append(list(dump()))
+
+            idle_spells(size.idle[0] // 2)
             found: dict[str, Any] = {}
             for endpoint in size.endpoints:
                 n = size.notify_n if endpoint == "notify" else size.n
                 batch(endpoint, max(1, n // 4))  # counted code, not yet measured: valgrind translates it
-                live.dump()
+                dump()
                 batches = []
                 for _ in range(size.repeats):
                     for k in (n, 2 * n):
                         batch(endpoint, k)
-                        batches.append([k, live.dump()])
-                found[endpoint] = {"per_request": marginal(batches), "batches": batches}
-    return found
+                        ir, took = dump()
+                        batches.append([k, ir, round(took, 4)])
+                found[endpoint] = {"batches": batches}
+            idle_spells(size.idle[0] - size.idle[0] // 2)
+    rate = idle_rate(idle)
+    for cell in found.values():
+        cell["per_request"] = per_request(cell["batches"], rate)
+        cell["marginal"] = marginal(cell["batches"], rate)
+    return {"idle": idle, "idle_per_s": round(rate), **found}
 
 
-def marginal(batches: list[list[int]]) -> int:
-    """Instructions per request from batches of n and 2n requests ([requests, instructions]): the
-    difference of the two sizes' medians over n, so that what every batch costs beyond its
-    requests cancels, and one batch with a rare event in it moves nothing."""
-    n = min(k for k, _ in batches)
-    small = statistics.median(ir for k, ir in batches if k == n)
-    large = statistics.median(ir for k, ir in batches if k == 2 * n)
+def idle_rate(spells: list[list[float]]) -> float:
+    """Instructions a second the server runs with no request, over all its idle spells (a timer
+    that fires ten times a second fires 7 or 8 times in one spell of 0.75 s)."""
+    return sum(ir for ir, _ in spells) / sum(took for _, took in spells)
+
+
+def corrected(batch: list[float], rate: float) -> float:
+    """A batch's instructions ([requests, instructions, seconds]) less what the clock alone ran."""
+    return batch[1] - rate * (batch[2] if len(batch) > 2 else 0.0)
+
+
+def per_request(batches: list[list[float]], rate: float = 0.0) -> int:
+    """Instructions per request: the median over batches of each one's instructions, less the
+    idle rate times its wall time, over its requests."""
+    return round(statistics.median(corrected(b, rate) / b[0] for b in batches))
+
+
+def marginal(batches: list[list[float]], rate: float = 0.0) -> int:
+    """Instructions per request from batches of n and 2n requests: the difference of the two
+    sizes' medians over n, so that what every batch costs beyond its requests cancels."""
+    n = min(b[0] for b in batches)
+    small = statistics.median(corrected(b, rate) for b in batches if b[0] == n)
+    large = statistics.median(corrected(b, rate) for b in batches if b[0] == 2 * n)
     return round((large - small) / n)
 
 
@@ -222,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="afterward-instructions-") as tmp:
             results = run_all(targets, size, Path(tmp), args.apps, args.jobs,
                               say=lambda s: print(s, flush=True))
-    except (Stuck, ServerFailed, RuntimeError, httpx.HTTPError) as exc:
+    except (TimeoutError, ServerFailed, RuntimeError, httpx.HTTPError) as exc:
         print(f"instructions: {exc}", file=sys.stderr)
         return 1
     data = {"size": asdict(size) | {"quick": args.quick}, "apps": args.apps, "valgrind": valgrind_version(),

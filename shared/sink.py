@@ -109,7 +109,12 @@ class _Conversation(SMTP):
             sink._cond.notify_all()
         reply = sink._take("greeting", [])
         if reply is None:
-            await super()._handle_client()
+            try:
+                await super()._handle_client()
+            finally:
+                with sink._cond:
+                    sink.ended += 1
+                    sink._cond.notify_all()
             return
         if reply == SILENT:
             await _never()
@@ -147,6 +152,8 @@ class SmtpSink:
         self.refused: Counter[str] = Counter()
         #: Connections greeted (or faulted at the greeting) so far.
         self.conversations = 0
+        #: Conversations over (the client quit or went away), greeted ones only.
+        self.ended = 0
         self._on_message = on_message
         self._cond = threading.Condition()  # an RLock: Deliveries.update re-enters it
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -269,6 +276,11 @@ class SmtpSink:
         """Wait until `count` connections have been greeted (or faulted at the greeting)."""
         self._wait(lambda: self.conversations >= count, timeout, f"{count} SMTP connection(s)")
         return self.conversations
+
+    def wait_ended(self, count: int, timeout: float = 30.0) -> int:
+        """Wait until `count` greeted conversations are over: the client's last word said."""
+        self._wait(lambda: self.ended >= count, timeout, f"{count} finished SMTP conversation(s)")
+        return self.ended
 
     def wait_refused(self, address: str, count: int, timeout: float = 30.0) -> int:
         """Wait until `address` has been refused at `RCPT TO` `count` times; the refusals so far."""

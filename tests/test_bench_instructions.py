@@ -10,7 +10,7 @@ import pytest
 
 from bench.callgrind import total
 from bench.data import instr_added, instr_over_floor
-from bench.instructions import compare, marginal
+from bench.instructions import compare, idle_rate, marginal, per_request
 from bench.stats import interval
 from shared.servers import REPO
 
@@ -32,6 +32,21 @@ def test_the_marginal_cost_cancels_what_a_batch_costs_beyond_its_requests() -> N
     batches = [[100, 100 * per + fixed + gc], [200, 200 * per + fixed], [100, 100 * per + fixed],
                [200, 200 * per + fixed + gc], [100, 100 * per + fixed + 7], [200, 200 * per + fixed - 5]]
     assert marginal(batches) == per
+
+
+def test_a_batch_is_charged_its_requests_not_the_servers_clock() -> None:
+    """The server runs 600k instructions a second idle (its timers); a request costs 700k. A batch
+    that took twice as long (a busier machine) has the same figure; one with a full collection in it
+    moves nothing, being one batch of five."""
+    rate = idle_rate([[300_000, 0.5], [330_000, 0.55], [270_000, 0.45]])
+    assert rate == 600_000
+    per = 700_000
+    batches = [[40, 40 * per + rate * 0.6, 0.6], [80, 80 * per + rate * 2.4, 2.4],
+               [40, 40 * per + rate * 0.5 + 16_000_000, 0.5], [80, 80 * per + rate * 1.2, 1.2],
+               [40, 40 * per + rate * 0.7, 0.7]]
+    assert per_request(batches, rate) == per
+    assert per_request(batches) > per + 6_000  # uncorrected, the clock is charged to the requests
+    assert marginal(batches, rate) == per
 
 
 def instructions(rows: dict[tuple[str, str, int], dict[str, int]]) -> dict:
