@@ -46,8 +46,8 @@ from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS, ServerFailed
 from shared.sink import SmtpSink
 
-__all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "idle_rate", "main", "marginal", "measure",
-           "per_request"]
+__all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "idle_rate", "main", "marginal",
+           "measure", "per_request"]
 
 #: No task, a no-op `async def` task, a no-op `def` task, the spec's notification (a `def` task).
 ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
@@ -62,7 +62,7 @@ class Size:
     notify_n: int  # the same for `/notify`, whose requests cost ten times as much
     repeats: int  # batches of each size, per endpoint and run
     warmup: int  # requests per endpoint before counting starts
-    idle: tuple[int, float] = (4, 0.75)  # idle spells per run (half before the batches, half after), and seconds
+    idle: tuple[int, float] = (4, 0.75)  # idle spells a run (half before the batches, half after), seconds
     endpoints: tuple[str, ...] = ENDPOINTS
     tolerance: float = 0.02  # `--baseline`: how far above the baseline a figure may be
 
