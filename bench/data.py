@@ -142,3 +142,26 @@ def instr_ratios(data: Data, pair: Pair, endpoint: str, base_pair: Pair,
     mine, theirs = instruction_runs(data, pair), instruction_runs(data, base_pair)
     return [mine[n][endpoint]["per_request"] / theirs[n][base or endpoint]["per_request"]
             for n in sorted(mine) if n in theirs]
+
+
+def figures(data: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+    """(framework, server, endpoint) -> the median over runs of its instructions per request, from
+    one run of `python -m bench.instructions` (bench.json's `instructions`)."""
+    rows: dict[tuple[str, str, str], list[float]] = {}
+    for r in data["results"]:
+        for e in ("none", "async-noop", "sync-noop", "notify"):
+            if e in r:
+                rows.setdefault((r["framework"], r["server"], e), []).append(r[e]["per_request"])
+    return {k: statistics.median(v) for k, v in rows.items()}
+
+
+def run_differences(data: dict[str, Any], other: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+    """Per figure measured in both, how far `data`'s is from `other`'s, either way (a fraction)."""
+    mine, theirs = figures(data), figures(other.get("instructions", other))
+    return {k: abs(mine[k] / theirs[k] - 1) for k in mine if k in theirs}
+
+
+def largest_difference(found: dict[tuple[str, str, str], float]) -> str:
+    worst = max(found, key=lambda k: found[k])
+    return (f"{found[worst]:.2%} at most ({worst[0]}-{worst[1]} /{worst[2]}), "
+            f"{statistics.median(found.values()):.2%} for the median of {len(found)} figures")

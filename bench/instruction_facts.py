@@ -22,6 +22,7 @@ from bench.data import (
     instruction_pairs,
     round_added,
     round_pairs,
+    run_differences,
 )
 from bench.instruction_report import spreads
 from bench.rounds_report import task_interval
@@ -62,6 +63,15 @@ def instr_agreement(data: Data) -> str:
     """How far the runs of the tier's figures are apart: at most, and for the median figure."""
     found = spreads(data)
     return f"{max(found.values()):.1%} (the median figure {statistics.median(found.values()):.1%})"
+
+
+@facts.fact
+def instr_consecutive(data: Data) -> str:
+    """How far this full run's figures are from the previous full run's: at most."""
+    ins = data["instructions"]
+    if "previous" not in ins:
+        return "not compared (no previous full run kept)"
+    return f"{max(run_differences(ins, ins['previous']).values()):.1%}"
 
 
 @facts.fact

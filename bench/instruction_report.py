@@ -21,9 +21,11 @@ from bench.data import (
     instr_over_floor,
     instr_ratios,
     instruction_pairs,
+    largest_difference,
     round_added,
     round_over_floor,
     round_pairs,
+    run_differences,
 )
 from bench.stats import interval
 
@@ -65,6 +67,21 @@ def agreement(data: Data) -> str:
     worst = max(found, key=lambda k: found[k])
     return (f"{found[worst]:.2%} at most ({worst[0]}-{worst[1]} `/{worst[2]}`), "
             f"{statistics.median(found.values()):.2%} for the median figure")
+
+
+def consecutive(data: Data) -> str:
+    """How far this full run's figures are from the previous full run's, kept beside it."""
+    ins = data["instructions"]
+    if "previous" not in ins:
+        return "No previous full run is kept to compare with."
+    prev = ins["previous"]
+
+    def when(run: Data) -> str:
+        return f"started {run.get('started', 'undated')}, commit {run.get('commit', 'unknown')}"
+
+    found = largest_difference(run_differences(ins, prev))
+    return (f"This full run ({when(ins)}) and the one before it ({when(prev)}), "
+            f"each figure the median of its runs, differ by {found}.")
 
 
 def what_it_cannot_see() -> str:
@@ -136,7 +153,8 @@ def section(data: Data, rel_dir: Path, images: dict[str, str]) -> list[str]:
     """Sections 1 (instructions per request) and 2 (the floor)."""
     ps = instruction_pairs(data)
     out = ["## 1. Instructions per request (callgrind)", "", how_measured(data), "",
-           f"The runs of a figure differ by {agreement(data)}.", "", what_it_cannot_see(), ""]
+           f"The runs of a figure differ by {agreement(data)}. {consecutive(data)}", "",
+           what_it_cannot_see(), ""]
     if "instructions" in images:
         out += [f"![instructions]({rel_dir / images['instructions']})", ""]
     rows = [[label(p), *(kspread(instr(data, p, e)) for e in ENDPOINTS),

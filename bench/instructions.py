@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,6 +43,7 @@ import httpx
 
 from bench import report
 from bench.callgrind import CountedServer, require_valgrind, valgrind_version
+from bench.data import figures, largest_difference, run_differences
 from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS, ServerFailed
 from shared.sink import SmtpSink
@@ -178,16 +180,6 @@ def run_all(targets: list[tuple[str, str]], size: Size, workdir: Path, apps: str
         return list(pool.map(one, todo))
 
 
-def figures(data: dict[str, Any]) -> dict[tuple[str, str, str], float]:
-    """(framework, server, endpoint) -> the median over runs of its instructions per request."""
-    rows: dict[tuple[str, str, str], list[float]] = {}
-    for r in data["results"]:
-        for e in ENDPOINTS:
-            if e in r:
-                rows.setdefault((r["framework"], r["server"], e), []).append(r[e]["per_request"])
-    return {k: statistics.median(v) for k, v in rows.items()}
-
-
 def compare(data: dict[str, Any], baseline: dict[str, Any], tolerance: float) -> list[tuple[str, bool]]:
     """One line per figure measured in both, and whether it is more than `tolerance` above the
     baseline's (the caller fails on those)."""
@@ -210,6 +202,14 @@ def summary(data: dict[str, Any]) -> str:
     for p in pairs:
         lines.append(f"{p[0] + '-' + p[1]:22}" + "".join(f"{found[(*p, e)] / 1000:13.1f}k" for e in measured))
     return "\n".join(lines)
+
+
+def commit() -> str:
+    """The checkout's commit, `+` when it has changes (what the figures were measured at)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD")
+    return head + ("+" if git("status", "--porcelain", "--untracked-files=no") else "") if head else "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--baseline {args.baseline}: {exc}")
     require_valgrind()
 
-    load, started = os.getloadavg()[0], time.monotonic()
+    load, started, wall_start = os.getloadavg()[0], time.monotonic(), time.time()
     print(f"instructions: {len(targets)} target(s) x {size.runs} run(s), {args.jobs} at a time, "
           f"under valgrind {valgrind_version()}", flush=True)
     try:
@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"instructions: {exc}", file=sys.stderr)
         return 1
     data = {"size": asdict(size) | {"quick": args.quick}, "apps": args.apps, "valgrind": valgrind_version(),
+            "commit": commit(), "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(wall_start)),
             "versions": versions(), "machine": report.machine(), "results": results,
             "seconds": round(time.monotonic() - started), "jobs": args.jobs,
             "load_1m": [round(load, 2), round(os.getloadavg()[0], 2)]}
@@ -264,6 +265,12 @@ def main(argv: list[str] | None = None) -> int:
     complete = targets == TARGETS and not args.quick and args.apps == DEFAULT_APPS and not args.out
     if complete:
         kept = json.loads(report.DATA.read_text())
+        if "instructions" in kept:  # the full run before this one, kept so that the page can compare the two
+            kept["instructions"].pop("previous", None)
+            data["previous"] = kept["instructions"]
+            when = data["previous"].get("started", "undated")
+            print(f"this run and the previous full run ({when}) differ by "
+                  + largest_difference(run_differences(data, data["previous"])))
         kept["instructions"] = data
         report.DATA.write_text(json.dumps(kept, indent=1) + "\n")
         print(f"wrote the instructions into {report.DATA} ({data['seconds']} s)")
@@ -277,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if baseline is not None:
         lines = compare(data, baseline, size.tolerance if args.tolerance is None else args.tolerance)
         print("\n".join(line for line, _ in lines) or "no figure in common with the baseline")
+        if lines:
+            either = largest_difference(run_differences(data, baseline))
+            print(f"either way, this run and the baseline differ by {either}")
         above = sum(a for _, a in lines)
         if above:
             print(f"instructions: {above} figure(s) above the baseline", file=sys.stderr)

@@ -105,3 +105,17 @@ def test_a_quick_run_catches_an_app_whose_tasks_do_more_work(tmp_path: Path) -> 
                         "starlette-uvicorn /sync-noop": True}, slower.stdout
     assert "2 figure(s) above the baseline" in slower.stderr
     assert json.loads((tmp_path / "slower.json").read_text())["apps"] == "tests.bench_apps"
+
+
+def test_two_full_runs_are_compared_figure_by_figure_either_way() -> None:
+    """A figure 1.5% below the other run's counts as much as one 1.5% above; the median of each
+    figure's runs is what is compared."""
+    from bench.data import largest_difference, run_differences
+
+    before = instructions({("quart", "granian", 1): {"none": 900_000, "sync-noop": 1_150_000},
+                           ("quart", "granian", 2): {"none": 910_000, "sync-noop": 1_150_000}})
+    after = instructions({("quart", "granian", 1): {"none": 905_000, "sync-noop": 1_132_750},
+                          ("quart", "granian", 2): {"none": 905_000, "sync-noop": 1_132_750}})
+    found = run_differences(after["instructions"], before)
+    assert found == pytest.approx({("quart", "granian", "none"): 0.0, ("quart", "granian", "sync-noop"): 0.015})
+    assert largest_difference(found).startswith("1.50% at most (quart-granian /sync-noop)")
