@@ -117,5 +117,6 @@ def test_two_full_runs_are_compared_figure_by_figure_either_way() -> None:
     after = instructions({("quart", "granian", 1): {"none": 905_000, "sync-noop": 1_132_750},
                           ("quart", "granian", 2): {"none": 905_000, "sync-noop": 1_132_750}})
     found = run_differences(after["instructions"], before)
-    assert found == pytest.approx({("quart", "granian", "none"): 0.0, ("quart", "granian", "sync-noop"): 0.015})
+    assert found == pytest.approx({("quart", "granian", "none"): 0.0,
+                                   ("quart", "granian", "sync-noop"): 0.015})
     assert largest_difference(found).startswith("1.50% at most (quart-granian /sync-noop)")
