@@ -29,7 +29,7 @@ from conformance.fixtures import Live, Pair
 from conformance.gates import GateServer
 from conformance.h2conn import H2Connection
 from conformance.recipes import recipes
-from shared.axes import FRAMEWORKS, RUNNABLE
+from shared.axes import FRAMEWORKS, MANAGERS, RUNNABLE
 from shared.servers import LiveServer
 
 #: A correct probe answers in milliseconds; only a wrong one ever reaches this.
@@ -752,9 +752,9 @@ def _new_worker(server: LiveServer, before: set[int], timeout: float) -> bool:
     return True
 
 
-#: How long a worker's loop stays blocked before the test calls it not killed: past the longest
-#: default health check of a manager (gunicorn's `--timeout`, 30 s).
-BLOCKED_LIMIT = 35.0
+#: How long a worker's loop stays blocked before the test calls it not killed: 5 s past the longest
+#: default health check of a manager (`Server.health_timeout`: gunicorn's `--timeout`, 30 s).
+BLOCKED_LIMIT = 5.0 + max(m.health_timeout or 0.0 for m in MANAGERS.values())
 
 
 def test_blocked_worker_killed_after_seconds(fresh_probe: Live, gates: GateServer, check: Any) -> None:

@@ -103,6 +103,9 @@ class Server:
     #: Why a worker it stops at a restart ends the `async def` tasks it is running (its server gives
     #: running tasks no grace); "" where it lets them finish.
     reload_ends_tasks: str = ""
+    #: How long a worker's loop may stay blocked before the manager kills it, by default, in
+    #: seconds (its health check); None: it never kills a worker for that.
+    health_timeout: float | None = None
 
     @property
     def manager(self) -> bool:
@@ -333,6 +336,7 @@ _MANAGERS = (
         grace_option="--graceful-timeout",
         stop_option="--graceful-timeout",
         grace_default=30.0,
+        health_timeout=30.0,  # --timeout: the worker's heartbeat is 15 s apart
         recycle_after_one=("--max-requests", "1"),
         reload="every new worker forked at once, then every old one sent SIGTERM",
         reload_source="https://github.com/benoitc/gunicorn/blob/27.0.1/gunicorn/arbiter.py#L530-L601",
