@@ -37,7 +37,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from conformance.declared import Change, at_releases, changes, changes_for, properties
-from shared.axes import PYTHONS
+from shared.axes import PYTHONS, SERVERS
 from shared.servers import FRAMEWORKS, REPO
 
 __all__ = ["OBSERVED", "SETS", "VersionSet", "compact", "coverage", "load_sets", "main", "merged", "recheck"]
@@ -47,6 +47,9 @@ SETS = Path(__file__).with_name("versions.toml")
 OBSERVED = REPO / "docs" / "versions" / "observed.json"
 ROW_KEYS = ("tier", "property", "framework", "server", "expected", "observed", "passed")
 FRAMEWORKS_PACKAGES = tuple(f.package for f in FRAMEWORKS.values())
+#: The versions a set's entry shows: the frameworks', each server's own package (from the
+#: records), and anyio, whose thread pool Starlette's and FastAPI's `def` tasks run in.
+SHOWN_PACKAGES = (*FRAMEWORKS_PACKAGES, *dict.fromkeys(s.packages[0] for s in SERVERS.values()), "anyio")
 #: What runs the suite in a set's environment, besides the project's own dependencies (their bounds
 #: from pyproject.toml's `test` group; they resolve normally, within what the set installed).
 TOOL_NAMES = ("pytest", "pytest-xdist")
@@ -317,7 +320,7 @@ def collected(vset: VersionSet, venvs: Path) -> dict[str, Any] | None:
     for row in rows:
         if row["tier"] == "semantics" and changes_for(row["property"], row["framework"], None, row["server"]):
             row["passed"] = not recheck([row], versions)
-    shown = {p: versions[p] for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio") if p in versions}
+    shown = {p: versions[p] for p in SHOWN_PACKAGES if p in versions}
     failed = [r for r in rows if not r["passed"]]
     return {
         **described(vset),
@@ -490,11 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             problems = recheck(rows, versions)
             failed = [r for r in rows if not r["passed"]]
             status = "passed" if code == 0 and not failed and not problems and rows else "failed"
-            shown = {
-                p: versions[p]
-                for p in (*FRAMEWORKS_PACKAGES, "uvicorn", "hypercorn", "anyio")
-                if p in versions
-            }
+            shown = {p: versions[p] for p in SHOWN_PACKAGES if p in versions}
             entry |= {
                 "status": status,
                 "installed": shown,
