@@ -107,18 +107,22 @@ def label(p: Pair) -> str:
 def how_measured(data: Data) -> str:
     ins = data["instructions"]
     size = ins["size"]
-    idle = size.get("idle", [4, 0.75])
+    idle = size.get("idle", [2, 1.0])
+    adaptive = (f"{size['repeats']} pairs of each size at least, then more while the median's standard "
+                f"error is above {size['precision']:.2%} of it, up to {size['most']} pairs or "
+                f"{size['budget']:g} s of batches ({extra_pairs(data)})"
+                if "precision" in size else f"{size['repeats']} of each size")
     return (f"Each target runs under valgrind {ins['valgrind']}'s callgrind "
             f"(`valgrind --tool=callgrind --instr-atstart=no --fair-sched=yes`; `bench/instructions.py`), "
             f"one server process per run, {size['runs']} runs, each with the same string hash "
             "(`PYTHONHASHSEED=0`, so that dicts are laid out alike from run to run). After "
-            f"{size['warmup']} uncounted requests to each endpoint, counting is switched on. The server is "
-            f"left idle for {idle[0]} spells of {idle[1]:g} s (half before the batches, half after), to "
-            "learn what it runs by the clock alone (uvicorn's and hypercorn's timers; "
-            f"{idle_rates(data)}). Then each endpoint takes batches of "
+            f"{size['warmup']} uncounted requests to each endpoint ({size['notify_n']} to `/notify`), "
+            f"counting is switched on. The server is left idle for {idle[0]} spells of {idle[1]:g} s (one "
+            "before the batches, one after), to learn what it runs by the clock alone (uvicorn's and "
+            f"hypercorn's timers; {idle_rates(data)}). Then each endpoint takes batches of "
             f"{size['n']} and {2 * size['n']} sequential keep-alive requests ({size['notify_n']} and "
-            f"{2 * size['notify_n']} for `/notify`), {size['repeats']} of each size, a dump and the wall "
-            "time after each. A batch's figure is its instructions less the idle rate times its wall time, "
+            f"{2 * size['notify_n']} for `/notify`), {adaptive}, a dump and the wall time after each. "
+            "A batch's figure is its instructions less the idle rate times its wall time, "
             "over its requests: under valgrind a request takes about fifty times as long as at full speed, "
             "and the timers would otherwise be charged fifty times over, more on a busier machine. A run's "
             "figure is the median over its batches, so that a rare full garbage collection in one batch "
@@ -130,6 +134,15 @@ def how_measured(data: Data) -> str:
             f"Runs: {ins['seconds']} s for the {len(instruction_pairs(data))} targets, "
             f"{ins['jobs']} at a time (the load average was "
             f"{ins['load_1m'][0]:.1f} at the start and {ins['load_1m'][1]:.1f} at the end).")
+
+
+def extra_pairs(data: Data) -> str:
+    """How many figures took more than the fewest pairs, and the most any took."""
+    size = data["instructions"]["size"]
+    pairs = [len(c["batches"]) // 2 for r in data["instructions"]["results"]
+             for e in ENDPOINTS if isinstance(c := r.get(e), dict)]
+    more = sum(p > size["repeats"] for p in pairs)
+    return f"{more} of {len(pairs)} took more, {max(pairs)} pairs at most"
 
 
 def idle_rates(data: Data) -> str:

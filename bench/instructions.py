@@ -2,9 +2,12 @@
 
 Each target (a benchmark app on a server) runs under valgrind's callgrind (`bench.callgrind`),
 one process per run. After a warm-up of every endpoint, uncounted, counting is switched on.
-First the server is left idle for a few short spells, a dump after each: what it runs by the
-clock alone (uvicorn's and hypercorn's timers), per second. Then each endpoint takes batches
-of `n` and of `2n` sequential keep-alive requests, a dump after each, its wall time noted.
+First the server is left idle for a spell, a dump after it: what it runs by the clock alone
+(uvicorn's and hypercorn's timers), per second (another spell at the end). Then each
+endpoint takes pairs of batches of `n` and of `2n` sequential keep-alive requests, a dump
+after each, its wall time noted: `repeats` pairs at least, and more while the median's
+standard error is above `precision`, up to `most` pairs or `budget` seconds (a thread hop
+on granian varies by 2% from batch to batch, most endpoints by 0.3%).
 A batch's figure is its instructions less the idle rate times its wall time, over its
 requests: under valgrind a request takes fifty times as long as at full speed, and without
 this the timers would be charged fifty times over, more on a busier machine. The figure of
@@ -49,7 +52,7 @@ from shared.servers import FRAMEWORKS, REPO, SERVERS, ServerFailed
 from shared.sink import SmtpSink
 
 __all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "idle_rate", "main", "marginal",
-           "measure", "per_request"]
+           "measure", "per_request", "standard_error"]
 
 #: No task, a no-op `async def` task, a no-op `def` task, the spec's notification (a `def` task).
 ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
@@ -62,16 +65,21 @@ class Size:
     runs: int  # processes per target: each figure's spread is over them
     n: int  # requests in the smaller batch (the larger has 2n)
     notify_n: int  # the same for `/notify`, whose requests cost ten times as much
-    repeats: int  # batches of each size, per endpoint and run
-    warmup: int  # requests per endpoint before counting starts
-    idle: tuple[int, float] = (4, 0.75)  # idle spells a run (half before the batches, half after), seconds
+    repeats: int  # batches of each size, per endpoint and run, at least
+    warmup: int  # requests per endpoint before counting starts (`/notify`: notify_n)
+    #: More pairs of batches while the median's standard error is above `precision` (a fraction
+    #: of it), up to `most` pairs or `budget` seconds of an endpoint's batches, whichever is first.
+    precision: float = 0.0025
+    most: int = 16
+    budget: float = 25.0
+    idle: tuple[int, float] = (2, 1.0)  # idle spells a run (half before the batches, half after), seconds
     endpoints: tuple[str, ...] = ENDPOINTS
     tolerance: float = 0.02  # `--baseline`: how far above the baseline a figure may be
 
 
-FULL = Size(runs=2, n=40, notify_n=8, repeats=5, warmup=60)
+FULL = Size(runs=2, n=40, notify_n=8, repeats=3, warmup=60)
 #: What CI runs: the no-op tasks only (the notification's batches would double the time).
-QUICK = Size(runs=1, n=40, notify_n=8, repeats=3, warmup=30, endpoints=ENDPOINTS[:3])
+QUICK = Size(runs=1, n=40, notify_n=8, repeats=3, warmup=30, endpoints=ENDPOINTS[:3], most=3)
 
 
 def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAULT_APPS) -> dict[str, Any]:
@@ -93,7 +101,7 @@ def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAU
                         sink.wait_ended(sent, timeout=120)
 
             for endpoint in size.endpoints:
-                batch(endpoint, size.warmup)
+                batch(endpoint, size.notify_n if endpoint == "notify" else size.warmup)
             live.on()
             idle: list[list[float]] = []  # [instructions, seconds] of each idle spell
             mark = time.monotonic()
@@ -119,7 +127,10 @@ def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAU
                 batch(endpoint, max(1, n // 4))  # counted code, not yet measured: valgrind translates it
                 dump()
                 batches = []
-                for _ in range(size.repeats):
+                started = time.monotonic()
+                while len(batches) < 2 * size.repeats or (
+                        standard_error(batches) > size.precision and len(batches) < 2 * size.most
+                        and time.monotonic() - started < size.budget):
                     for k in (n, 2 * n):
                         batch(endpoint, k)
                         ir, took = dump()
@@ -131,6 +142,16 @@ def measure(name: str, server: str, size: Size, workdir: Path, apps: str = DEFAU
         cell["per_request"] = per_request(cell["batches"], rate)
         cell["marginal"] = marginal(cell["batches"], rate)
     return {"idle": idle, "idle_per_s": round(rate), **found}
+
+
+def standard_error(batches: list[list[float]]) -> float:
+    """The median's standard error over these batches, as a fraction of it, from their spread
+    (1.4826 times the median absolute deviation, a standard deviation that one batch with a
+    full collection in it does not inflate; the median's is 1.2533 times the mean's)."""
+    values = [b[1] / b[0] for b in batches]
+    mid = statistics.median(values)
+    mad = statistics.median(abs(v - mid) for v in values)
+    return 1.2533 * 1.4826 * mad / mid / len(values) ** 0.5
 
 
 def idle_rate(spells: list[list[float]]) -> float:
