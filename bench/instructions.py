@@ -251,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, help="how far above the baseline a figure may be "
                         f"(default {FULL.tolerance:g}, i.e. {FULL.tolerance:.0%})")
     parser.add_argument("--jobs", type=int, default=min(3, (os.cpu_count() or 1) + 1),
-                        help="targets measured at once (default: %(default)s, one more than the cores, at most 3: "
-                             "a counted server waits for vgdb and its client a third of the time)")
+                        help="targets measured at once (default: %(default)s, one more than the cores, at "
+                             "most 3: a counted server waits for vgdb and its client a third of the time)")
     args = parser.parse_args(argv)
     size = QUICK if args.quick else FULL
     targets = TARGETS[:1] if args.quick else TARGETS
