@@ -71,7 +71,8 @@ def instr_consecutive(data: Data) -> str:
     ins = data["instructions"]
     if "previous" not in ins:
         return ""
-    return f"; two consecutive full runs differ by at most {max(run_differences(ins, ins['previous']).values()):.1%}"
+    worst = max(run_differences(ins, ins["previous"]).values())
+    return f"; two consecutive full runs differ by at most {worst:.1%}"
 
 
 @facts.fact
