@@ -229,11 +229,13 @@ def summary(data: dict[str, Any]) -> str:
 
 
 def commit() -> str:
-    """The checkout's commit, `+` when it has changes (what the figures were measured at)."""
+    """The checkout's commit, `+` when its code has changes (what the figures were measured at;
+    the generated pages and their data, which a run rewrites, do not count)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
     head = git("rev-parse", "--short", "HEAD")
-    return head + ("+" if git("status", "--porcelain", "--untracked-files=no") else "") if head else "unknown"
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs", ":!README.md")
+    return head + ("+" if changed else "") if head else "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
