@@ -7,7 +7,7 @@ First the server is left idle for a spell, a dump after it: what it runs by the 
 endpoint takes pairs of batches of `n` and of `2n` sequential keep-alive requests, a dump
 after each, its wall time noted: `repeats` pairs at least, and more while the median's
 standard error is above `precision`, up to `most` pairs or `budget` seconds (a thread hop
-on granian varies by 2% from batch to batch, most endpoints by 0.3%).
+on one server varies by 2% from batch to batch, most endpoints by 0.3%).
 A batch's figure is its instructions less the idle rate times its wall time, over its
 requests: under valgrind a request takes fifty times as long as at full speed, and without
 this the timers would be charged fifty times over, more on a busier machine. The figure of
@@ -77,7 +77,7 @@ class Size:
     tolerance: float = 0.02  # `--baseline`: how far above the baseline a figure may be
 
 
-#: Three runs: a run's figure can sit 3% off the others' (starlette-granian's `def` task, each batch
+#: Three runs: a run's figure can sit 3% off the others' (one pair's `def` task, each batch
 #: of that process alike: a state of the process, not noise in a batch); the median of three
 #: leaves one such run out.
 FULL = Size(runs=3, n=40, notify_n=8, repeats=3, warmup=60, budget=20.0)
