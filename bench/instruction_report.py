@@ -13,6 +13,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench.callgrind import VALGRIND
 from bench.data import (
     Data,
     Pair,
@@ -113,7 +114,7 @@ def how_measured(data: Data) -> str:
                 f"{size['budget']:g} s of batches ({extra_pairs(data)})"
                 if "precision" in size else f"{size['repeats']} of each size")
     return (f"Each target runs under valgrind {ins['valgrind']}'s callgrind "
-            f"(`valgrind --tool=callgrind --instr-atstart=no --fair-sched=yes`; `bench/instructions.py`), "
+            f"(`{' '.join(VALGRIND)}`; `bench/instructions.py`), "
             f"one server process per run, {size['runs']} runs, each with the same string hash "
             "(`PYTHONHASHSEED=0`, so that dicts are laid out alike from run to run). After "
             f"{size['warmup']} uncounted requests to each endpoint ({size['notify_n']} to `/notify`), "
