@@ -158,8 +158,8 @@ def standard_error(batches: list[list[float]]) -> float:
 
 
 def idle_rate(spells: list[list[float]]) -> float:
-    """Instructions a second the server runs with no request, over all its idle spells (a timer
-    that fires ten times a second fires 7 or 8 times in one spell of 0.75 s)."""
+    """Instructions a second the server runs with no request, over all its idle spells pooled (a
+    timer that fires ten times a second fires 4 to 6 times in a spell of 0.5 s: 20% either way)."""
     return sum(ir for ir, _ in spells) / sum(took for _, took in spells)
 
 
