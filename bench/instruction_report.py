@@ -119,8 +119,8 @@ def how_measured(data: Data) -> str:
             "(`PYTHONHASHSEED=0`, so that dicts are laid out alike from run to run). After "
             f"{size['warmup']} uncounted requests to each endpoint ({size['notify_n']} to `/notify`), "
             f"counting is switched on. The server is left idle for {idle[0]} spells of {idle[1]:g} s (one "
-            "before the batches, one after), to learn what it runs by the clock alone (uvicorn's and "
-            f"hypercorn's timers; {idle_rates(data)}). Then each endpoint takes batches of "
+            "before the batches, one after), to learn what it runs by the clock alone (its timers; "
+            f"{idle_rates(data)}). Then each endpoint takes batches of "
             f"{size['n']} and {2 * size['n']} sequential keep-alive requests ({size['notify_n']} and "
             f"{2 * size['notify_n']} for `/notify`), {adaptive}, a dump and the wall time after each. "
             "A batch's figure is its instructions less the idle rate times its wall time, "
@@ -147,11 +147,15 @@ def extra_pairs(data: Data) -> str:
 
 
 def idle_rates(data: Data) -> str:
-    """The range of the idle rates over the targets' runs, in instructions a second."""
-    rates = [r["idle_per_s"] for r in data["instructions"]["results"] if "idle_per_s" in r]
+    """Per server, the range of its targets' idle rates over their runs, in instructions a second."""
+    rates: dict[str, list[float]] = {}
+    for r in data["instructions"]["results"]:
+        if "idle_per_s" in r:
+            rates.setdefault(r["server"], []).append(r["idle_per_s"])
     if not rates:
         return "not measured in this data"
-    return f"{min(rates) / 1000:.0f}k to {max(rates) / 1000:.0f}k instructions a second"
+    each = [f"{server} {min(xs) / 1000:.0f}k to {max(xs) / 1000:.0f}k" for server, xs in rates.items()]
+    return ", ".join(each) + " instructions a second"
 
 
 def marginal_agreement(data: Data) -> str:
