@@ -15,6 +15,9 @@ from typing import Any
 DATA = Path(__file__).resolve().parent.parent / "docs" / "bench" / "bench.json"
 
 Data = dict[str, Any]
+#: The instruction tier's endpoints: no task, a no-op `async def` task, a no-op `def` task, the
+#: spec's notification (a `def` task).
+ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
 Row = dict[str, Any]
 Pair = tuple[str, str]
 Get = Callable[[Row], float]
@@ -149,7 +152,7 @@ def figures(data: dict[str, Any]) -> dict[tuple[str, str, str], float]:
     one run of `python -m bench.instructions` (bench.json's `instructions`)."""
     rows: dict[tuple[str, str, str], list[float]] = {}
     for r in data["results"]:
-        for e in ("none", "async-noop", "sync-noop", "notify"):
+        for e in ENDPOINTS:
             if e in r:
                 rows.setdefault((r["framework"], r["server"], e), []).append(r[e]["per_request"])
     return {k: statistics.median(v) for k, v in rows.items()}

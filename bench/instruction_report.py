@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.callgrind import VALGRIND
 from bench.data import (
+    ENDPOINTS,
     Data,
     Pair,
     instr,
@@ -32,7 +33,6 @@ from bench.stats import interval
 
 __all__ = ["ENDPOINTS", "agreement", "kilo", "kspread", "section", "spreads", "what_it_cannot_see"]
 
-ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
 TASKS = {"async-noop": "a no-op `async def` task", "sync-noop": "a no-op `def` task",
          "notify": "the spec's notification (a `def` task, smtplib, to the sink)"}
 

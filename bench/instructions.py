@@ -46,7 +46,7 @@ import httpx
 
 from bench import report
 from bench.callgrind import CountedServer, require_valgrind, valgrind_version
-from bench.data import figures, largest_difference, run_differences
+from bench.data import ENDPOINTS, figures, largest_difference, run_differences
 from conformance.render import versions
 from shared.servers import FRAMEWORKS, REPO, SERVERS, ServerFailed
 from shared.sink import SmtpSink
@@ -54,8 +54,6 @@ from shared.sink import SmtpSink
 __all__ = ["ENDPOINTS", "FULL", "QUICK", "TARGETS", "Size", "compare", "idle_rate", "main", "marginal",
            "measure", "per_request", "standard_error"]
 
-#: No task, a no-op `async def` task, a no-op `def` task, the spec's notification (a `def` task).
-ENDPOINTS = ("none", "async-noop", "sync-noop", "notify")
 TARGETS = [(name, server) for server in SERVERS for name in ("bare", *FRAMEWORKS)]
 DEFAULT_APPS = "bench.apps"
 
