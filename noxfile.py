@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 import nox
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # shared.axes: the records, stdlib only
+from shared.axes import ENGINES  # noqa: E402
 
 # Python keeps its bytecode caches in every session (some machines turn them off with
 # PYTHONDONTWRITEBYTECODE): the suites start hundreds of server processes, and without the
@@ -225,26 +229,46 @@ def reliability_quick(session: nox.Session) -> None:
 
 
 #: The durable checks' pytest run: one Redis and one worker per test process.
-DURABLE_RUN = ("python", "-m", "pytest", "durable", "-n", "2", "--dist", "loadgroup",
-               "-p", "no:cacheprovider")
+DURABLE_RUN = ("python", "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider")
+#: What the durable checks run on an engine besides Celery, in its own environment (no Celery in
+#: it): the contract tier, the broker checks, the properties shared with Celery and its own.
+ENGINE_TESTS = ("durable/test_contract.py", "durable/test_broker.py", "durable/test_semantics.py",
+                "durable/test_engines.py")
+
+
+def durable_env(session: nox.Session, engine: str) -> None:
+    apt_install(session, BROKER, "the broker")
+    install(session, *nox.project.dependency_groups(PYPROJECT, ENGINES[engine].group))
+
+
+def durable_tests(engine: str) -> tuple[str, ...]:
+    return ("durable",) if engine == "celery" else (*ENGINE_TESTS, "--engine", engine)
 
 
 @nox.session
-def durable(session: nox.Session) -> None:
-    """The durable apps (Celery on Redis): the contract tier and the broker checks, on every pair."""
-    apt_install(session, BROKER, "the broker")
-    install(session, *DURABLE)
-    session.run(*DURABLE_RUN, *session.posargs)
+@nox.parametrize("engine", list(ENGINES))
+def durable(session: nox.Session, engine: str) -> None:
+    """The durable apps on each engine (shared/axes.py's ENGINES, on Redis): the contract tier on
+    every framework, with Celery's broker checks on every pair; `-s "durable(engine='arq')"` for one."""
+    durable_env(session, engine)
+    session.run(*DURABLE_RUN, *durable_tests(engine), *session.posargs)
+
+
+#: The second engine CI runs, on one pair (FastAPI on uvicorn).
+QUICK_ENGINE = "dramatiq"
 
 
 @nox.session
 def durable_quick(session: nox.Session) -> None:
     """The same durable checks at CI size: FastAPI's durable app under uvicorn, the wrong apps, and
-    scale-out (not its wrong variants, 15-30 s each: `nox -s durable` runs them)."""
-    apt_install(session, BROKER, "the broker")
-    install(session, *DURABLE)
-    session.run(*DURABLE_RUN, "--framework", "fastapi", "--server", "uvicorn", "-k",
+    scale-out (not its wrong variants, 15-30 s each: `nox -s durable` runs them); then the same on
+    one engine more, in its own environment."""
+    durable_env(session, "celery")
+    session.run(*DURABLE_RUN, "durable", "--framework", "fastapi", "--server", "uvicorn", "-k",
                 "not (scale_out and caught)", *session.posargs)
+    durable_env(session, QUICK_ENGINE)  # over Celery's: its group pins what it needs
+    session.run(*DURABLE_RUN, *durable_tests(QUICK_ENGINE), "--framework", "fastapi", "--server", "uvicorn",
+                *session.posargs)
 
 
 @nox.session

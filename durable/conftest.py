@@ -1,7 +1,7 @@
 """The contract tier's fixtures, durable: `live`, `fresh_live`, `configured`, `tuned` and
-`defaults` serve a framework's durable twin.
+`defaults` serve a framework's durable twin, on the engine `--engine` names (default Celery).
 
-One Redis and one Celery worker per test process serve every pair (the worker does not
+One Redis and one worker per test process serve every pair (the worker does not
 depend on the framework); each pair's web app runs under its server with the same
 configuration. `configured(**env)` starts a whole stack of its own, since most of the
 configuration is the worker's. The worker runs one round of attempts
@@ -19,16 +19,40 @@ import pytest
 
 from conformance.fixtures import TUNED, Live, Pair
 from durable.stack import DurableServer, Stack, durable_app
+from shared.axes import ENGINES, Engine
 from shared.sink import SmtpSink
 
 #: The contract tier's worker: clause 10's one round of attempts.
 CONTRACT_ENV = {"AFTERWARD_DURABLE_ROUNDS": "1"}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("afterward").addoption(
+        "--engine", default="celery", choices=list(ENGINES),
+        help="the durable engine the apps enqueue on and the workers run (default: celery)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On another engine than Celery, the checks of Celery's own code or settings are deselected
+    (and counted in pytest's summary): the engine has no such code."""
+    if config.getoption("--engine") == "celery":
+        return
+    celery = [item for item in items if item.get_closest_marker("celery_only")]
+    if celery:
+        config.hook.pytest_deselected(items=celery)
+        items[:] = [item for item in items if not item.get_closest_marker("celery_only")]
+
+
 @pytest.fixture(scope="session")
-def backend(sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return ENGINES[request.config.getoption("--engine")]
+
+
+@pytest.fixture(scope="session")
+def backend(sink: SmtpSink, engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Redis and one worker, no web server: each pair starts its own on them."""
-    stack = Stack("", "uvicorn", sink.port, tmp_path_factory.mktemp("durable"), extra_env=dict(CONTRACT_ENV))
+    stack = Stack("", "uvicorn", sink.port, tmp_path_factory.mktemp("durable"), extra_env=dict(CONTRACT_ENV),
+                  engine=engine)
     with stack.start(web=False):
         yield stack
 
@@ -65,11 +89,11 @@ def fresh_live(pair: Pair, backend: Stack, tmp_path: Path) -> Iterator[Live]:
     _stop(running)
 
 
-def own_stack(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> tuple[Stack, Live]:
+def own_stack(pair: Pair, sink: SmtpSink, workdir: Path, engine: Engine, **env: str) -> tuple[Stack, Live]:
     """Redis, a worker and the pair's durable app of their own, all with this configuration
     (`""` removes a variable): most of the configuration is the worker's."""
     app = durable_app(pair.framework)
-    stack = Stack(app, pair.server, sink.port, workdir, extra_env={**CONTRACT_ENV, **env})
+    stack = Stack(app, pair.server, sink.port, workdir, extra_env={**CONTRACT_ENV, **env}, engine=engine)
     stack.start()
     assert stack.web is not None
     return stack, Live(Pair(pair.framework, pair.server, stack.app), stack.web, stack.events_path,
@@ -77,12 +101,12 @@ def own_stack(pair: Pair, sink: SmtpSink, workdir: Path, **env: str) -> tuple[St
 
 
 @pytest.fixture
-def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Callable[..., Live]]:
+def configured(pair: Pair, sink: SmtpSink, engine: Engine, tmp_path: Path) -> Iterator[Callable[..., Live]]:
     """`configured(**env)`: a stack of this test's own (`own_stack`) with this configuration."""
     stacks: list[Stack] = []
 
     def start(**env: str) -> Live:
-        stack, running = own_stack(pair, sink, tmp_path / f"stack{len(stacks)}", **env)
+        stack, running = own_stack(pair, sink, tmp_path / f"stack{len(stacks)}", engine, **env)
         stacks.append(stack)
         return running
 
@@ -92,21 +116,23 @@ def configured(pair: Pair, sink: SmtpSink, tmp_path: Path) -> Iterator[Callable[
 
 
 @pytest.fixture(scope="session")
-def tuned(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def tuned(pair: Pair, sink: SmtpSink, engine: Engine,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The contract tier's `tuned`, durable: a stack of its own with `TUNED`."""
-    stack, running = own_stack(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), **TUNED)
+    stack, running = own_stack(pair, sink, tmp_path_factory.mktemp(f"tuned-{pair}"), engine, **TUNED)
     yield running
     stack.stop()
 
 
 @pytest.fixture(scope="session")
-def defaults(pair: Pair, sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+def defaults(pair: Pair, sink: SmtpSink, engine: Engine,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The contract tier's `defaults`, durable: a stack of its own with the SMTP server and the
     log path unset and a `TMPDIR` of its own, for the web app and the worker alike."""
     temp = tmp_path_factory.mktemp(f"defaults-{pair}") / "tmp"
     temp.mkdir()
     unset = {"AFTERWARD_SMTP_HOST": "", "AFTERWARD_SMTP_PORT": "", "AFTERWARD_LOG_PATH": ""}
-    stack, running = own_stack(pair, sink, temp.parent / "stack", **unset, TMPDIR=str(temp))
+    stack, running = own_stack(pair, sink, temp.parent / "stack", engine, **unset, TMPDIR=str(temp))
     running.temp_dir = temp
     yield running
     stack.stop()

@@ -1,4 +1,4 @@
-"""A durable app, running: Redis, a Celery worker and the web app under a server, wired together.
+"""A durable app, running: Redis, an engine's worker and the web app under a server, wired together.
 
 The web app and the worker get the same `AFTERWARD_*` configuration plus the broker URL;
 the worker writes the log and the events the contract tier reads. `durable_app()` names
@@ -7,6 +7,7 @@ each framework's durable twin.
 
 from __future__ import annotations
 
+import importlib
 import signal
 import time
 from collections.abc import Callable
@@ -16,20 +17,17 @@ from typing import Any
 
 import redis
 
+from durable.delivery import BROKER_ENV, ENGINE_ENV
 from durable.redis_server import RedisServer
-from durable.tasks import BROKER_ENV
 from durable.worker import Worker
+from shared.axes import ENGINES, Engine
 from shared.recorder import EVENTS_ENV
 from shared.servers import FRAMEWORKS, LiveServer
 
-__all__ = ["DURABLE_APPS", "QUEUE", "UNACKED", "DurableServer", "Stack", "durable_app"]
+__all__ = ["DURABLE_APPS", "DurableServer", "Stack", "durable_app"]
 
 #: Framework name -> import string of its durable app, beside the in-process one.
 DURABLE_APPS = {name: record.durable_app for name, record in FRAMEWORKS.items()}
-
-
-#: The queue and the delivered-but-unacknowledged messages, as kombu keeps them in Redis.
-QUEUE, UNACKED = "celery", "unacked"
 
 
 def durable_app(framework: str) -> str:
@@ -53,7 +51,7 @@ class DurableServer(LiveServer):
 
 @dataclass
 class Stack:
-    """Redis, `workers` Celery workers and a web server for `app` (`start_web` again for
+    """Redis, `workers` workers of `engine` and a web server for `app` (`start_web` again for
     another), all in `workdir`."""
 
     app: str
@@ -62,9 +60,9 @@ class Stack:
     workdir: Path
     workers: int = 1
     concurrency: int = 4
-    #: The module whose Celery app the workers run (`durable.records`: with the mailer's records
-    #: in `records_path`).
-    tasks: str = "durable.records"
+    #: The module the workers load, when not the engine's own (a wrong variant's).
+    tasks: str = ""
+    engine: Engine = ENGINES["celery"]
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     web: LiveServer | None = None
@@ -90,7 +88,8 @@ class Stack:
         assert self.redis is not None
         env = {"AFTERWARD_SMTP_HOST": "127.0.0.1", "AFTERWARD_SMTP_PORT": str(self.smtp_port),
                EVENTS_ENV: str(self.events_path), "AFTERWARD_LOG_PATH": str(self.log_path),
-               "AFTERWARD_RECORDS": str(self.records_path), BROKER_ENV: self.redis.url, **self.extra_env}
+               "AFTERWARD_RECORDS": str(self.records_path), BROKER_ENV: self.redis.url,
+               ENGINE_ENV: self.engine.name, **self.extra_env}
         return {k: v for k, v in env.items() if v != ""}
 
     def unset(self) -> list[str]:
@@ -113,7 +112,7 @@ class Stack:
     def start_worker(self, name: str = "w1", **env: str) -> Worker:
         """A worker with the stack's configuration (and `env` over it)."""
         worker = Worker({**self.env(), **env}, self.workdir / f"worker-{name}.log", self.concurrency,
-                        name=name, app=self.tasks, unset=self.unset()).start()
+                        name=name, app=self.tasks, unset=self.unset(), engine=self.engine).start()
         self.running.append(worker)
         return worker
 
@@ -152,16 +151,16 @@ class Stack:
         return self.start_worker(f"{worker.name}-next")
 
     def wait_drained(self, timeout: float) -> None:
-        """Until the broker holds no message: none queued, none delivered but unacknowledged (with
-        `task_acks_late`, every task handed out has run)."""
+        """Until the broker holds no message: none queued, none delivered but unacknowledged (every
+        message handed out has run), as the engine's module counts them (its `pending`)."""
         assert self.redis is not None
+        pending = importlib.import_module(self.engine.module).pending
         client = redis.Redis.from_url(self.redis.url)
         deadline = time.monotonic() + timeout
         try:
-            while client.llen(QUEUE) or client.hlen(UNACKED):
+            while held := pending(client):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the broker still holds {client.llen(QUEUE)} queued and "
-                                       f"{client.hlen(UNACKED)} unacknowledged message(s) "
+                    raise TimeoutError(f"the broker still holds {held} message(s), queued or unacknowledged, "
                                        f"after {timeout:g} s")
                 time.sleep(0.1)  # polling for a state that must come
         finally:

@@ -15,65 +15,35 @@ that gets SIGTERM mid-delivery finishes it, mark included, before the worker sto
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 from celery import Celery, Task
 from celery.signals import worker_process_init
-from kombu.exceptions import OperationalError as BrokerUnavailable
+from kombu.exceptions import OperationalError
 
-from shared.logwriter import write_log
-from shared.mailer import Outcome, write_notification, write_notification_async
+from durable.delivery import (
+    BROKER_ENV,
+    BROKER_TIMEOUT,
+    BROKER_UNAVAILABLE,
+    HUNG_BROKER_WAITS,
+    PUBLISH_TRIES,
+    ROUNDS,
+    BrokerUnavailable,
+    answer_bound,
+    backoff,
+    broker_url,
+    done_key,
+    seconds,
+    unavailable_body,
+)
+from durable.delivery import deliver as deliver_steps
 
 __all__ = ["BROKER_ENV", "BROKER_TIMEOUT", "BROKER_UNAVAILABLE", "HUNG_BROKER_WAITS", "PUBLISH_TRIES",
            "ROUNDS", "SETTINGS", "BrokerUnavailable", "answer_bound", "broker_url", "celery_app", "deliver",
-           "done_key", "finish_before_sigterm", "notify", "unavailable_body"]
-
-BROKER_ENV = "AFTERWARD_BROKER_URL"
-#: Rounds of the sender's attempts (clause 9's AFTERWARD_SMTP_ATTEMPTS each) before a
-#: notification whose SMTP server stays unreachable is given up, with clause 10's ERROR line.
-ROUNDS = int(os.environ.get("AFTERWARD_DURABLE_ROUNDS") or 5)
-#: How long a step's done-mark stays in Redis: far longer than any redelivery takes.
-DONE_TTL_S = 7 * 24 * 3600
-
-
-#: The `error` member of the 503 body a durable app answers when it cannot enqueue.
-BROKER_UNAVAILABLE = "broker_unavailable"
-
-
-def unavailable_body(exc: Exception) -> dict[str, str]:
-    """The 503 body: the notification was not enqueued, so nothing will be sent; try again."""
-    return {"error": BROKER_UNAVAILABLE, "detail": f"the notification was not queued: {exc}"}
-
-
-def broker_url() -> str:
-    return os.environ.get(BROKER_ENV) or "redis://127.0.0.1:6379/0"
-
-
-def _seconds(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
-
-
-#: Seconds the broker has to accept a connection, and then to answer each command (clause 14).
-BROKER_TIMEOUT = _seconds("AFTERWARD_BROKER_TIMEOUT", 2)
-#: A publish's tries: the first and one more, on a fresh connection (a broker restarted since the
-#: pooled one was made answers the second).
-PUBLISH_TRIES = 2
-#: The replies a publish waits for from a broker that accepts and never answers: its command's,
-#: then one for each of kombu's two attempts at a new connection (`Connection.ensure` makes at
-#: least two; a new Redis channel pings the broker).
-HUNG_BROKER_WAITS = 3
-
-
-def answer_bound(timeout: float = BROKER_TIMEOUT) -> float:
-    """The longest a request waits for a broker that accepts and never answers before its 503: the
-    replies it waits for, and one time-out more for all else (the handler, the thread, kombu's
-    0.2-s step between attempts)."""
-    return (HUNG_BROKER_WAITS + 1) * timeout
-
+           "done_key", "enqueue", "finish_before_sigterm", "notify", "pending", "unavailable_body"]
 
 #: The app's settings: acknowledged late, redelivered when a worker dies, answered fast when down.
 SETTINGS = dict(
@@ -85,7 +55,7 @@ SETTINGS = dict(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     broker_transport_options={
-        "visibility_timeout": _seconds("AFTERWARD_VISIBILITY_TIMEOUT", 3600),
+        "visibility_timeout": seconds("AFTERWARD_VISIBILITY_TIMEOUT", 3600),
         # Sweep for messages whose worker died every second rather than every 100 s.
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
@@ -108,21 +78,6 @@ def _done() -> redis.Redis:
     if _marks is None:  # one client per worker process, made after the fork
         _marks = redis.Redis.from_url(broker_url())
     return _marks
-
-
-def done_key(key: str, step: str) -> str:
-    return f"afterward:done:{key}:{step}"
-
-
-def _once(key: str, step: str, run: Callable[[], Outcome | None]) -> Outcome | None:
-    """Runs a step unless its done-mark says a delivery of this same task already ran it;
-    marks it done unless it failed in a way worth another round."""
-    if _done().exists(done_key(key, step)):
-        return None
-    outcome = run()
-    if outcome != "temporary":
-        _done().set(done_key(key, step), 1, ex=DONE_TTL_S)
-    return outcome
 
 
 #: Set in each prefork pool process as it starts (`worker_process_init`): only there does a task
@@ -159,18 +114,11 @@ def finish_before_sigterm() -> Iterator[None]:
 
 
 def deliver(task: Task, email: str, sender: str, log: str | None) -> None:
-    """Clause 2 then clause 3: the log line (when there is one), then the e-mail, each skipped when
-    its done-mark says a delivery of this same task ran it. A round of attempts that ended on a
-    temporary failure is retried as a new message, later."""
-    key = task.request.id
-    if log:
-        _once(key, "log", lambda: write_log(log))
-    if sender == "async":  # the `async def` sender, on an event loop of this call's own
-        outcome = _once(key, "mail", lambda: asyncio.run(write_notification_async(email)))
-    else:
-        outcome = _once(key, "mail", lambda: write_notification(email))
+    """The steps (durable.delivery's `deliver`), keyed by the task id. A round of attempts that
+    ended on a temporary failure is retried as a new message, later."""
+    outcome = deliver_steps(_done(), task.request.id, email, sender, log)
     if outcome == "temporary" and task.request.retries < ROUNDS - 1:
-        raise task.retry(countdown=min(2 ** task.request.retries, 30))
+        raise task.retry(countdown=backoff(task.request.retries))
 
 
 # shared=False: this app's task only (a shared task joins every app made in the process, such as
@@ -180,3 +128,20 @@ def notify(self: Task, email: str, sender: str, log: str | None = None) -> None:
     """The delivery, which a SIGTERM to this pool process does not cut short."""
     with finish_before_sigterm():
         deliver(self, email, sender, log)
+
+
+async def enqueue(email: str, sender: str, log: str | None) -> None:
+    """`.delay()`, in a thread: kombu publishes with redis-py's blocking client."""
+    try:
+        await asyncio.to_thread(notify.delay, email, sender, log)
+    except OperationalError as exc:
+        raise BrokerUnavailable(str(exc)) from exc
+
+
+#: The queue and the delivered-but-unacknowledged messages, as kombu keeps them in Redis.
+QUEUE, UNACKED = "celery", "unacked"
+
+
+def pending(client: redis.Redis) -> int:
+    """Messages queued, or handed out and not yet acknowledged (with `task_acks_late`, not yet run)."""
+    return client.llen(QUEUE) + client.hlen(UNACKED)

@@ -19,8 +19,8 @@ import httpx
 import redis
 
 from conformance.fixtures import fresh_address
+from durable.delivery import BROKER_ENV
 from durable.stack import Stack, durable_app
-from durable.tasks import BROKER_ENV
 from shared.recorder import read_events
 from shared.sink import SmtpSink
 

@@ -7,10 +7,12 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from conformance.fixtures import Live, fresh_address
 from durable.declared import declared
-from durable.stack import DurableServer, Stack
-from durable.test_tasks import deliver
+from durable.stack import DurableServer, Stack, durable_app
+from shared.axes import Engine
 from shared.sink import SmtpSink
 
 #: How long one more notification is watched for once as many as declared are held at the
@@ -57,20 +59,25 @@ def notifications_in_flight(send: Callable[[str], None], sink: SmtpSink, expecte
     return held
 
 
-def test_notifications_in_flight_per_worker(live: Live, sink: SmtpSink) -> None:
-    """One worker (`--concurrency 4`) sends at most four notifications at once; the rest wait."""
-    expected = declared("notifications_in_flight_per_worker")
-
+def posting(url: str) -> Callable[[str], None]:
     def send(address: str) -> None:
-        with live.client() as client:
-            assert client.post(f"/send-notification/{address}").status_code == 200
+        assert httpx.post(f"{url}/send-notification/{address}", timeout=30).status_code == 200
 
-    assert notifications_in_flight(send, sink, expected) == expected
+    return send
 
 
-def test_a_worker_with_fewer_processes_is_told_apart(sink: SmtpSink, tmp_path: Path) -> None:
-    """The measure can fail: a worker with `--concurrency 2` measures 2, not the declared 4."""
-    with Stack("", "uvicorn", sink.port, tmp_path, concurrency=2).start(web=False) as stack:
-        measured = notifications_in_flight(lambda a: deliver(stack, a, str(uuid.uuid4())), sink,
+def test_notifications_in_flight_per_worker(live: Live, sink: SmtpSink) -> None:
+    """One worker (a concurrency of 4: Celery's `--concurrency`, arq's `max_jobs`, Dramatiq's
+    `--threads`, taskiq's `--max-async-tasks`) sends at most four notifications at once; the rest
+    wait."""
+    expected = declared("notifications_in_flight_per_worker")
+    assert notifications_in_flight(posting(live.url), sink, expected) == expected
+
+
+def test_a_worker_with_fewer_processes_is_told_apart(sink: SmtpSink, engine: Engine, tmp_path: Path) -> None:
+    """The measure can fail: a worker with a concurrency of 2 measures 2, not the declared 4."""
+    with Stack(durable_app("fastapi"), "uvicorn", sink.port, tmp_path, concurrency=2, engine=engine) as stack:
+        assert stack.web is not None
+        measured = notifications_in_flight(posting(stack.web.url), sink,
                                            declared("notifications_in_flight_per_worker"))
     assert measured == 2

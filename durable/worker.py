@@ -1,10 +1,12 @@
-"""A Celery worker as a child process: `celery -A durable.tasks worker`, killed by process group.
+"""An engine's worker as a child process (`celery -A durable.tasks worker`, `arq ...`, `dramatiq
+...`, `taskiq worker ...`: shared/axes.py's `ENGINES`), killed by process group.
 
-The worker is a process group of its own (the main process and its prefork pool), so a
-SIGKILL reaches the pool processes mid-delivery too, and nothing this code did not start.
+The worker is a process group of its own (the main process and its pool, Celery's prefork or
+Dramatiq's and taskiq's worker processes), so a SIGKILL reaches the processes mid-delivery too,
+and nothing this code did not start.
 A SIGTERM goes to the main process (as a container runtime sends it to PID 1) or to the
 whole group (as systemd's default `KillMode=control-group` does). Ready when its log says
-so (Celery prints `ready.` once it consumes).
+so (each engine's `ready` line: Celery prints `ready.` once it consumes).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from durable.delivery import ENGINE_ENV
 from shared import reaper
+from shared.axes import ENGINES, Engine
 from shared.servers import REPO, process_tree
 
 __all__ = ["Worker"]
@@ -37,9 +41,10 @@ def _pending(pid: int) -> int:
 
 class Worker:
     def __init__(self, env: Mapping[str, str], log_path: Path, concurrency: int = 4,
-                 ready_timeout: float = 60.0, name: str = "w1", app: str = "durable.tasks",
-                 unset: Sequence[str] = ()) -> None:
-        self.app = app
+                 ready_timeout: float = 60.0, name: str = "w1", app: str = "",
+                 unset: Sequence[str] = (), engine: Engine = ENGINES["celery"]) -> None:
+        self.engine = engine
+        self.app = app  # the module the worker loads, when not the engine's own
         self.unset = tuple(unset)  # variables of this process's environment the worker must not see
         self.env = dict(env)
         self.log_path = log_path
@@ -50,12 +55,11 @@ class Worker:
         self._log_start = 0  # where this run's lines begin in the log
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "celery", "-A", self.app, "worker", "--pool", "prefork",
-                "--concurrency", str(self.concurrency), "--loglevel", "INFO", "--without-gossip",
-                "--without-mingle", "--without-heartbeat", "--hostname", f"{self.name}@%h"]
+        return [sys.executable, "-m", *self.engine.worker_command(self.concurrency, self.name, self.app)]
 
     def start(self) -> Worker:
         env = {**{k: v for k, v in os.environ.items() if k not in self.unset}, **self.env,
+               ENGINE_ENV: self.engine.name, "AFTERWARD_WORKER_CONCURRENCY": str(self.concurrency),
                "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -64,14 +68,14 @@ class Worker:
                                          stderr=subprocess.STDOUT, start_new_session=True)
         reaper.watch(self.proc.pid)  # stopped even if this process dies first
         try:
-            self.wait_logged(" ready.", self.ready_timeout)
+            self.wait_logged(self.engine.ready, self.ready_timeout)
         except RuntimeError:
             self.kill()
             raise
         return self
 
     def wait_logged(self, text: str, timeout: float) -> None:
-        """Until this run's log has `text` (Celery's ` ready.`, `Warm shutdown`), polled."""
+        """Until this run's log has `text` (the engine's `ready` line, Celery's `Warm shutdown`), polled."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while text.encode() not in self.log_path.read_bytes()[self._log_start:]:

@@ -1,18 +1,17 @@
-"""FastAPI, durable: the notification goes to a Celery queue on Redis instead of `BackgroundTasks`.
+"""FastAPI, durable: the notification goes to a queue on Redis instead of `BackgroundTasks`.
 
 The dependency still checks the request first; the path operation enqueues one task (the
-log line, then the e-mail) that a worker process runs. `.delay()` talks to Redis with
-blocking sockets, so it runs in the thread pool (`run_in_threadpool`), not on the loop.
-A broker that cannot be reached is answered 503, with nothing queued.
+log line, then the e-mail) that a worker process runs, on the engine `AFTERWARD_ENGINE`
+names (durable/queue.py). A broker that cannot be reached is answered 503, with nothing
+queued.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from durable.tasks import BrokerUnavailable, notify, unavailable_body
+from durable.queue import BrokerUnavailable, enqueue, unavailable_body
 from shared.spec import SENT_MESSAGE, log_line
 from shared.validation import InvalidInput, check_request, error_body
 
@@ -27,7 +26,7 @@ def get_query(email: str, q: str | None = None, sender: str = "sync") -> str | N
 @router.post("/send-notification/{email}")
 async def send_notification(email: str, log: Annotated[str | None, Depends(get_query)],
                             sender: str = "sync"):
-    await run_in_threadpool(notify.delay, email, sender, log)
+    await enqueue(email, sender, log)
     return SENT_MESSAGE
 
 

@@ -1,16 +1,15 @@
-"""Litestar, durable: the notification goes to a Celery queue on Redis instead of `BackgroundTasks`.
+"""Litestar, durable: the notification goes to a queue on Redis instead of `BackgroundTasks`.
 
 The dependency (`Provide`) still checks the request first and gives the log line; the
-handler enqueues one task (the log line, then the e-mail) that a worker process runs.
-`.delay()` talks to Redis with blocking sockets, so it runs in a thread (`sync_to_thread`),
-not on the loop. A broker that cannot be reached is answered 503, with nothing queued.
+handler enqueues one task (the log line, then the e-mail) that a worker process runs, on
+the engine `AFTERWARD_ENGINE` names (durable/queue.py). A broker that cannot be reached is
+answered 503, with nothing queued.
 """
 
 from litestar import Litestar, Request, Response, get, post
-from litestar.concurrency import sync_to_thread
 from litestar.di import Provide
 
-from durable.tasks import BrokerUnavailable, notify, unavailable_body
+from durable.queue import BrokerUnavailable, enqueue, unavailable_body
 from shared.spec import SENT_MESSAGE, log_line
 from shared.validation import InvalidInput, check_request, error_body
 
@@ -22,7 +21,7 @@ def get_query(email: str, q: str | None = None, sender: str = "sync") -> str | N
 
 @post("/send-notification/{email:str}", dependencies={"log": Provide(get_query, sync_to_thread=False)})
 async def send_notification(email: str, log: str | None, sender: str = "sync") -> Response[dict[str, str]]:
-    await sync_to_thread(notify.delay, email, sender, log)
+    await enqueue(email, sender, log)
     return Response(SENT_MESSAGE, status_code=200)
 
 

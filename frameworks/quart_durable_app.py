@@ -1,15 +1,14 @@
-"""Quart, durable: the notification goes to a Celery queue on Redis instead of `add_background_task`.
+"""Quart, durable: the notification goes to a queue on Redis instead of `add_background_task`.
 
 The `before_request` hook still checks the request first and keeps the log line; the
-handler enqueues one task (the log line, then the e-mail) that a worker process runs.
-`.delay()` talks to Redis with blocking sockets, so it runs in a thread (`run_sync`),
-not on the loop. A broker that cannot be reached is answered 503, with nothing queued.
+handler enqueues one task (the log line, then the e-mail) that a worker process runs, on
+the engine `AFTERWARD_ENGINE` names (durable/queue.py). A broker that cannot be reached is
+answered 503, with nothing queued.
 """
 
 from quart import Blueprint, Quart, g, request
-from quart.utils import run_sync
 
-from durable.tasks import BrokerUnavailable, notify, unavailable_body
+from durable.queue import BrokerUnavailable, enqueue, unavailable_body
 from shared.spec import SENT_MESSAGE, log_line
 from shared.validation import InvalidInput, check_request, error_body
 
@@ -28,7 +27,7 @@ async def get_query() -> None:
 @bp.post("/send-notification/<email>")
 async def send_notification(email: str):
     sender = request.args.get("sender", "sync")
-    await run_sync(notify.delay)(email, sender, g.log)
+    await enqueue(email, sender, g.log)
     return SENT_MESSAGE
 
 

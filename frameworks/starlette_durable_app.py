@@ -1,18 +1,16 @@
-"""Starlette, durable: the notification goes to a Celery queue on Redis instead of `BackgroundTasks`.
+"""Starlette, durable: the notification goes to a queue on Redis instead of `BackgroundTasks`.
 
 `get_query` still checks the request first; the handler enqueues one task (the log line,
-then the e-mail) that a worker process runs. `.delay()` talks to Redis with blocking
-sockets, so it runs in the thread pool (`run_in_threadpool`), not on the loop. A broker
-that cannot be reached is answered 503, with nothing queued.
+then the e-mail) that a worker process runs, on the engine `AFTERWARD_ENGINE` names
+(durable/queue.py). A broker that cannot be reached is answered 503, with nothing queued.
 """
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from durable.tasks import BrokerUnavailable, notify, unavailable_body
+from durable.queue import BrokerUnavailable, enqueue, unavailable_body
 from shared.spec import SENT_MESSAGE, log_line
 from shared.validation import InvalidInput, check_request, error_body
 
@@ -26,7 +24,7 @@ def get_query(request: Request) -> str | None:
 async def send_notification(request: Request) -> JSONResponse:
     log = get_query(request)
     email, sender = request.path_params["email"], request.query_params.get("sender", "sync")
-    await run_in_threadpool(notify.delay, email, sender, log)
+    await enqueue(email, sender, log)
     return JSONResponse(SENT_MESSAGE)
 
 

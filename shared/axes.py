@@ -1,4 +1,4 @@
-"""The axes as data: one record per framework, per server and per Python.
+"""The axes as data: one record per framework, per server, per Python and per durable engine.
 
 Every list, parametrization, table key, page column and pyproject extra derives from these
 records; nothing else restates a server's facts. A new server is one `Server` record (and
@@ -19,7 +19,18 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["FRAMEWORKS", "MANAGERS", "PYTHONS", "RUNNABLE", "SERVERS", "Framework", "Python", "Server"]
+__all__ = [
+    "ENGINES",
+    "FRAMEWORKS",
+    "MANAGERS",
+    "PYTHONS",
+    "RUNNABLE",
+    "SERVERS",
+    "Engine",
+    "Framework",
+    "Python",
+    "Server",
+]
 
 
 @dataclass(frozen=True)
@@ -166,6 +177,42 @@ class Python:
             f"Python {self.version}: not found (not python{self.version} on PATH, not under pyenv's "
             f"versions/, not found by uv): skipped"
         )
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One durable queue on Redis: the module holding its task and its enqueue idiom
+    (`async def enqueue`), and how its worker is run.
+
+    `worker` is what follows `python -m`: `{tasks}` the module the worker loads (`module`, or
+    `worker_module` where the worker needs more, or a wrong variant), `{concurrency}` the
+    notifications it runs at once, `{name}` the worker's name. The durable apps pick the engine
+    at import from `AFTERWARD_ENGINE` (durable/queue.py).
+    """
+
+    name: str
+    title: str
+    #: The distribution whose release is measured (and the report records).
+    package: str
+    #: The pyproject dependency group the engine's environment installs (an environment per
+    #: engine: arq needs a redis-py that Celery's kombu and taskiq-redis exclude).
+    group: str
+    #: The module of its task and its `enqueue`.
+    module: str
+    worker: tuple[str, ...]
+    #: A line of the worker's log once it takes messages.
+    ready: str
+    #: The engine's documentation of its worker and its enqueueing.
+    docs: str
+    worker_module: str = ""
+
+    def worker_command(self, concurrency: int, name: str, tasks: str = "") -> list[str]:
+        fields = {
+            "tasks": tasks or self.worker_module or self.module,
+            "concurrency": concurrency,
+            "name": name,
+        }
+        return [part.format(**fields) for part in self.worker]
 
 
 def _release(path: Path) -> tuple[int, ...]:
@@ -376,6 +423,76 @@ _FRAMEWORKS = (
     Framework("quart", "Quart", "quart", task_shutdown_timeout=5.0),
 )
 
+_ENGINES = (
+    Engine(
+        "celery",
+        "Celery",
+        "celery",
+        "durable",
+        "durable.tasks",
+        (
+            "celery",
+            "-A",
+            "{tasks}",
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "{concurrency}",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            "{name}@%h",
+        ),
+        " ready.",
+        "https://docs.celeryq.dev/en/v5.6.3/userguide/calling.html",
+        worker_module="durable.records",
+    ),
+    Engine(
+        "arq",
+        "arq",
+        "arq",
+        "durable-arq",
+        "durable.arq_tasks",
+        ("arq", "{tasks}.WorkerSettings"),
+        "Starting worker for",
+        "https://arq-docs.helpmanual.io/",
+    ),
+    Engine(
+        "dramatiq",
+        "Dramatiq",
+        "dramatiq",
+        "durable-dramatiq",
+        "durable.dramatiq_tasks",
+        ("dramatiq", "{tasks}", "--processes", "1", "--threads", "{concurrency}"),
+        "Worker process is ready for action.",
+        "https://dramatiq.io/guide.html",
+    ),
+    Engine(
+        "taskiq",
+        "taskiq",
+        "taskiq",
+        "durable-taskiq",
+        "durable.taskiq_tasks",
+        (
+            "taskiq",
+            "worker",
+            "{tasks}:broker",
+            "--workers",
+            "1",
+            "--max-async-tasks",
+            "{concurrency}",
+            "--ack-type",
+            "when_executed",
+        ),
+        "Listening started.",
+        "https://taskiq-python.github.io/guide/getting-started.html",
+    ),
+)
+
 #: The Pythons the suite is run on; the first is what `nox` and CI run by default.
 _PYTHONS = (Python("3.11"), Python("3.12"), Python("3.13"))
 
@@ -386,3 +503,5 @@ MANAGERS: Mapping[str, Server] = MappingProxyType({m.name: m for m in _MANAGERS}
 RUNNABLE: Mapping[str, Server] = MappingProxyType({**SERVERS, **MANAGERS})
 FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in _FRAMEWORKS})
 PYTHONS: Mapping[str, Python] = MappingProxyType({p.version: p for p in _PYTHONS})
+#: The durable engines (durable/): Celery first, the one `nox -s durable_quick` and the demo run.
+ENGINES: Mapping[str, Engine] = MappingProxyType({e.name: e for e in _ENGINES})

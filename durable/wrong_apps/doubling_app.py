@@ -1,15 +1,14 @@
 """Wrong on purpose: FastAPI's durable app enqueueing each notification twice.
 
-Two messages with two task ids: each is a notification of its own to the workers, and
+Two messages with two ids (on any engine): each is a notification of its own to the workers, and
 the done-marks, which are per task, cannot tell them apart. The e-mail goes out twice.
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.concurrency import run_in_threadpool
 
-from durable.tasks import notify
+from durable.queue import enqueue
 from frameworks import fastapi_durable_app as right
 from shared.spec import SENT_MESSAGE
 
@@ -19,8 +18,8 @@ router = APIRouter()
 @router.post("/send-notification/{email}")
 async def send_notification(email: str, log: Annotated[str | None, Depends(right.get_query)],
                             sender: str = "sync"):
-    await run_in_threadpool(notify.delay, email, sender, log)
-    await run_in_threadpool(notify.delay, email, sender, log)  # the wrong line: a second message
+    await enqueue(email, sender, log)
+    await enqueue(email, sender, log)  # the wrong line: a second message
     return SENT_MESSAGE
 
 
