@@ -23,7 +23,8 @@ from shared.mailer import Outcome, write_notification, write_notification_async
 
 __all__ = ["BROKER_ENV", "BROKER_TIMEOUT", "BROKER_UNAVAILABLE", "DONE_TTL_S", "ENGINE_ENV",
            "HUNG_BROKER_WAITS", "PUBLISH_TRIES", "ROUNDS", "BrokerUnavailable", "answer_bound",
-           "attach_records", "backoff", "broker_url", "deliver", "deliver_async", "done_key", "seconds", "unavailable_body"]
+           "attach_records", "backoff", "broker_url", "deliver", "deliver_async", "done_key", "seconds",
+           "unavailable_body"]
 
 BROKER_ENV = "AFTERWARD_BROKER_URL"
 #: The engine the web app enqueues on and the worker runs (shared/axes.py's `ENGINES`).
