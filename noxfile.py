@@ -251,7 +251,12 @@ def durable(session: nox.Session, engine: str) -> None:
     """The durable apps on each engine (shared/axes.py's ENGINES, on Redis): the contract tier on
     every framework, with Celery's broker checks on every pair; `-s "durable(engine='arq')"` for one."""
     durable_env(session, engine)
-    session.run(*DURABLE_RUN, *durable_tests(engine), *session.posargs)
+    session.run(*DURABLE_RUN, *durable_tests(engine), "--observed", QUEUES_OBSERVED, *session.posargs)
+    session.run("python", "-m", "pages")  # docs/queues.md and reliability.md's rows per engine
+
+
+#: Where the engine checks keep what they saw (docs/queues.md's "measured").
+QUEUES_OBSERVED = "docs/queues/observed"
 
 
 #: The second engine CI runs, on one pair (FastAPI on uvicorn).

@@ -31,7 +31,8 @@ def home() -> str:
         "- [Side by side](side-by-side.md): the four apps aligned by role, line for line.",
         "- [Moves](moves/index.md): a page for every move from one framework to another: the diff, what "
         "breaks, and [recipes](recipes.md) that keep the old behaviour, each checked by the suite; and "
-        "[in-process → durable queue](durable.md) (Celery on Redis), for work that must outlive the process; "
+        "[in-process → durable queue](durable.md) (on Redis), for work that must outlive the process, and "
+        "[which queue](queues.md): Celery, arq, Dramatiq and taskiq on the same clauses and the same crashes; "
         "and [between servers](moves/servers.md), what the server decides for each framework, and "
         "[between process managers](moves/managers.md) (`--workers`, gunicorn): shutdown, recycling, a "
         "blocked worker.",

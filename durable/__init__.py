@@ -1,5 +1,8 @@
-"""The spec on a durable queue: a Celery app on a Redis broker, and the processes to run it.
+"""The spec on a durable queue on Redis: one module per engine (shared/axes.py's `ENGINES`:
+`durable.tasks` for Celery, `durable.<engine>_tasks` for arq, Dramatiq and taskiq), the seam
+the apps enqueue through (`durable.queue`), what every engine's task shares (`durable.delivery`),
+and the processes to run them.
 
-`durable.tasks` is what the durable apps and the workers import; the rest starts Redis
-and workers as child processes for the demo, the tests and the reliability checks.
+The rest starts Redis and workers as child processes for the demo, the tests and the
+reliability checks.
 """

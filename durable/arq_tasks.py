@@ -5,8 +5,9 @@ UUID arq makes, is the idempotency key. The worker (`arq durable.arq_tasks.Worke
 runs the task on its loop: the `async def` sender there, the `def` sender in a thread. arq has
 no acknowledgement: a job's in-progress key expires `job_timeout` + 10 s after a worker took it,
 and only then does a job whose worker died run again ("jobs may be called more than once").
-`AFTERWARD_JOB_TIMEOUT` (default 300, arq's) sets it. A temporary failure comes back as
-`Retry`, the job's next try.
+`AFTERWARD_JOB_TIMEOUT` (default 300, arq's) sets it. A stop is not a crash: on SIGTERM the
+worker lets its running jobs finish (`job_completion_wait`) before it exits. A temporary failure
+comes back as `Retry`, the job's next try.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class WorkerSettings:
     max_jobs = int(os.environ.get("AFTERWARD_WORKER_CONCURRENCY") or 10)
     max_tries = ROUNDS
     job_timeout = seconds("AFTERWARD_JOB_TIMEOUT", 300)
+    #: On SIGTERM, stop taking jobs and let the running ones finish (for as long as a job may run)
+    #: before cancelling what is left: arq's default (0) cancels them at once, and a delivery whose
+    #: e-mail the SMTP server already has is then run again, and sent twice.
+    job_completion_wait = int(job_timeout)
     keep_result = 0
 
 

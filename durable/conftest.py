@@ -12,8 +12,10 @@ tier's, unchanged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,9 +29,11 @@ CONTRACT_ENV = {"AFTERWARD_DURABLE_ROUNDS": "1"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("afterward").addoption(
-        "--engine", default="celery", choices=list(ENGINES),
-        help="the durable engine the apps enqueue on and the workers run (default: celery)")
+    group = parser.getgroup("afterward")
+    group.addoption("--engine", default="celery", choices=list(ENGINES),
+                    help="the durable engine the apps enqueue on and the workers run (default: celery)")
+    group.addoption("--observed", metavar="DIR", type=Path,
+                    help="write what each engine check observed under DIR/<engine>/ (for docs/queues.md)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -46,6 +50,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def engine(request: pytest.FixtureRequest) -> Engine:
     return ENGINES[request.config.getoption("--engine")]
+
+
+@pytest.fixture
+def observe(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Callable[[str, dict[str, Any]], None]]:
+    """`observe(prop, seen)`: what a check of durable/test_engines.py saw, kept (with `--observed`)
+    as DIR/<engine>/<prop>.json once the check has passed, so a failed check leaves the last
+    passing observation in place."""
+    seen: dict[str, dict[str, Any]] = {}
+    yield lambda prop, value: seen.__setitem__(prop, value)
+    root = request.config.getoption("--observed")
+    report = getattr(request.node, "rep_call", None)
+    if root is None or report is None or not report.passed:
+        return
+    for prop, value in seen.items():
+        path = root / engine.name / f"{prop}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.rep_call = report  # type: ignore[attr-defined]
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ The web app calls `notify.send(...)`, which blocks on Redis, in a thread; the me
 UUID Dramatiq makes, is the idempotency key. The worker (`dramatiq durable.dramatiq_tasks`) runs
 the actor in its threads and acknowledges a message after it ran. A message whose worker stopped
 heart-beating for `AFTERWARD_HEARTBEAT_TIMEOUT` seconds (default 60, Dramatiq's) is put back
-during maintenance, which a command runs by chance (`maintenance_chance`, 1,000 in a million by
-default). A temporary failure comes back as `Retry`, a later delivery.
+during maintenance, which a command runs by chance (`AFTERWARD_MAINTENANCE_CHANCE` in a million:
+1,000 by default, Dramatiq's). A temporary failure comes back as `Retry`, a later delivery.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class _Records(Middleware):
 
 _client = redis.Redis.from_url(broker_url(), socket_connect_timeout=BROKER_TIMEOUT,
                                socket_timeout=BROKER_TIMEOUT)
-broker = RedisBroker(client=_client, heartbeat_timeout=int(seconds("AFTERWARD_HEARTBEAT_TIMEOUT", 60) * 1000))
+broker = RedisBroker(client=_client, heartbeat_timeout=int(seconds("AFTERWARD_HEARTBEAT_TIMEOUT", 60) * 1000),
+                     maintenance_chance=int(seconds("AFTERWARD_MAINTENANCE_CHANCE", 1000)))
 broker.add_middleware(CurrentMessage())
 broker.add_middleware(_Records())
 dramatiq.set_broker(broker)

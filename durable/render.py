@@ -33,7 +33,9 @@ In-process background tasks live in the web server's memory: a crash, an OOM kil
 deploy that does not drain loses every notification in flight
 ([reliability.md](reliability.md)). The durable twins hand each notification to Celery
 on a Redis broker before they answer, and a worker process delivers it. What changes for
-the user (the clauses are [SPEC.md](../shared/SPEC.md)'s 12 to 17):
+the user (the clauses are [SPEC.md](../shared/SPEC.md)'s 12 to 17). The engine is Celery
+unless `AFTERWARD_ENGINE` names arq, Dramatiq or taskiq: the apps below do not change, and
+[queues.md](queues.md) sets the four side by side. What follows is Celery's:
 
 - **Three processes instead of one**: Redis (append-only, `appendfsync always`), one or
   more `celery -A durable.tasks worker` and the web app, all with the same `AFTERWARD_*`

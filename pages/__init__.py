@@ -95,9 +95,20 @@ def _mutation() -> str:
 
 
 def _reliability() -> str:
+    from durable.queues import reliability_section
     from reliability.report import render
 
-    return render(_data("docs/reliability/reliability.json"))
+    return render(_data("docs/reliability/reliability.json")) + "\n" + reliability_section(DATA / QUEUES)
+
+
+#: The engine checks' observations (`nox -s durable`).
+QUEUES = "docs/queues/observed"
+
+
+def _queues() -> str:
+    from durable.queues import page
+
+    return page(DATA / QUEUES)
 
 
 def _benchmarks() -> str:
@@ -139,6 +150,7 @@ def views() -> list[View]:
         _whole("docs/versions.md", _versions, "the timelines, from docs/versions/observed.json"),
         _whole("docs/contract.md", _contract, "the spec's sentences and their tests"),
         _whole("docs/durable.md", _durable, "the durable twins' diffs"),
+        _whole("docs/queues.md", _queues, "which queue: the engines, from durable/engines.toml and docs/queues/observed"),
         View("README.md", _durable_diff, "README's durable diff"),
         _whole("docs/mutation.md", _mutation, "mutation, from docs/mutation/mutation.json"),
         _whole("docs/reliability.md", _reliability, "reliability, from docs/reliability/reliability.json"),

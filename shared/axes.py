@@ -448,7 +448,7 @@ _ENGINES = (
             "{name}@%h",
         ),
         " ready.",
-        "https://docs.celeryq.dev/en/v5.6.3/userguide/calling.html",
+        "https://docs.celeryq.dev/en/stable/userguide/calling.html",
         worker_module="durable.records",
     ),
     Engine(

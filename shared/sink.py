@@ -306,6 +306,18 @@ class SmtpSink:
             self._cond.wait_for(done, timeout)
             return Counter(watch.counts)
 
+    def wait_each_delivered(self, expected: Collection[str], prefix: str, timeout: float) -> bool:
+        """Wait until every one of `expected` (addresses starting with `prefix`) has been delivered
+        at least once, or the deadline; whether they all were. Duplicates do not stand in."""
+        watch = self.deliveries(prefix)
+
+        def done() -> bool:
+            counts = watch.update()
+            return all(counts[a] for a in expected)
+
+        with self._cond:
+            return self._cond.wait_for(done, timeout)
+
     # -- internals --------------------------------------------------------
     def _take(self, stage: str, rcpts: list[str]) -> str | None:
         """The reply of the first armed fault at `stage` for these recipients (one use of it), or
