@@ -242,7 +242,9 @@ def durable_env(session: nox.Session, engine: str) -> None:
 
 
 def durable_tests(engine: str) -> tuple[str, ...]:
-    return ("durable",) if engine == "celery" else (*ENGINE_TESTS, "--engine", engine)
+    """Celery: every durable check on every pair. Another engine: its checks, the four frameworks
+    under uvicorn (the worker, not the server, is what the engine changes)."""
+    return ("durable",) if engine == "celery" else (*ENGINE_TESTS, "--engine", engine, "--server", "uvicorn")
 
 
 @nox.session
@@ -259,21 +261,25 @@ def durable(session: nox.Session, engine: str) -> None:
 QUEUES_OBSERVED = "docs/queues/observed"
 
 
-#: The second engine CI runs, on one pair (FastAPI on uvicorn).
+#: The second engine CI runs, on one pair (FastAPI on uvicorn): the contract tier, and its
+#: redelivery after a SIGKILL and its stops (`nox -s durable` runs the rest, and the wrong variants).
 QUICK_ENGINE = "dramatiq"
+QUICK_ENGINE_CHECKS = ("durable/test_contract.py", "durable/test_engines.py", "-k",
+                       "contract or killed_workers or sigterm_mid_delivery")
 
 
 @nox.session
 def durable_quick(session: nox.Session) -> None:
     """The same durable checks at CI size: FastAPI's durable app under uvicorn, the wrong apps, and
-    scale-out (not its wrong variants, 15-30 s each: `nox -s durable` runs them); then the same on
-    one engine more, in its own environment."""
+    scale-out (not its wrong variants, 15-30 s each, nor the engine checks: `nox -s durable` runs
+    them); then one engine more, in its own environment: the contract tier, a worker's SIGKILL and
+    its SIGTERMs."""
     durable_env(session, "celery")
     session.run(*DURABLE_RUN, "durable", "--framework", "fastapi", "--server", "uvicorn", "-k",
-                "not (scale_out and caught)", *session.posargs)
+                "not (scale_out and caught)", "--ignore", "durable/test_engines.py", *session.posargs)
     durable_env(session, QUICK_ENGINE)  # over Celery's: its group pins what it needs
-    session.run(*DURABLE_RUN, *durable_tests(QUICK_ENGINE), "--framework", "fastapi", "--server", "uvicorn",
-                *session.posargs)
+    session.run(*DURABLE_RUN, *QUICK_ENGINE_CHECKS, "--engine", QUICK_ENGINE, "--framework", "fastapi",
+                "--server", "uvicorn", *session.posargs)
 
 
 @nox.session

@@ -19,7 +19,8 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 REPO = Path(__file__).resolve().parent.parent
-ORDER = ["index.md", "matrix.md", "side-by-side.md", "moves", "durable.md", "queues.md", "recipes.md", "semantics.md",
+ORDER = ["index.md", "matrix.md", "side-by-side.md", "moves", "durable.md", "queues.md", "recipes.md",
+         "semantics.md",
          "versions.md", "benchmarks.md", "reliability.md", "spec.md"]
 SPEC = REPO / "shared" / "SPEC.md"
 SOURCE = "source"

@@ -53,7 +53,8 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 @pytest.fixture
-def observe(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Callable[[str, dict[str, Any]], None]]:
+def observe(request: pytest.FixtureRequest,
+            engine: Engine) -> Iterator[Callable[[str, dict[str, Any]], None]]:
     """`observe(prop, seen)`: what a check of durable/test_engines.py saw, kept (with `--observed`)
     as DIR/<engine>/<prop>.json once the check has passed, so a failed check leaves the last
     passing observation in place."""

@@ -112,8 +112,8 @@ def _short(prop: str, entry: dict[str, Any]) -> str:
 def _table(root: Path) -> list[str]:
     engines = list(ENGINES.values())
     rows = ["| | " + " | ".join(e.title for e in engines) + " |", "|---" * (len(engines) + 1) + "|"]
-    rows.append("| enqueue | " + " | ".join(
-        "in a thread (a blocking client)" if off_the_loop(e) else "awaited on the loop" for e in engines) + " |")
+    how = {True: "in a thread (a blocking client)", False: "awaited on the loop"}
+    rows.append("| enqueue | " + " | ".join(how[off_the_loop(e)] for e in engines) + " |")
     shared = declared("notifications_in_flight_per_worker")
     rows.append(f"| notifications in flight per worker | {' | '.join(f'{shared}' for _ in engines)} |")
     for prop, body in engine_properties().items():
@@ -132,11 +132,13 @@ def _reasons(root: Path) -> list[str]:
             entry = body[engine.name]
             why = " ".join(str(entry.get("why") or body.get("why", "")).split())
             source = entry.get("source") or body.get("source", "")
-            with_ = f" With {_settings(entry)}." if entry.get("measured_with") and "after_s" not in entry else ""
+            shown = entry.get("measured_with") and "after_s" not in entry
+            with_ = f" With {_settings(entry)}." if shown else ""
             default = f" By default: {entry['default']}." if entry.get("default") else ""
             seen = "" if prop == "stalled_broker_503_can_still_be_sent" else \
                 f" Last measured: {_seen_text(observed(engine.name, prop, root))}."
-            out += [f'- <a id="{_anchor(prop, engine)}"></a>**{engine.title}: {_declared_text(prop, entry)}.**'
+            head = f'<a id="{_anchor(prop, engine)}"></a>**{engine.title}: {_declared_text(prop, entry)}.**'
+            out += [f"- {head}"
                     f"{with_}{default} {why} ([source]({source})){seen}", ""]
     return out
 
@@ -200,9 +202,12 @@ def reliability_section(root: Path = OBSERVED) -> str:
         cells = []
         for engine in engines:
             seen = observed(engine.name, prop, root)
-            cells.append("not measured yet" if seen is None else
-                         f"{seen['lost']}/8 lost, {seen['twice']} duplicated"
-                         + (f" (held ones sent by {seen['held_sent_by']})" if "held_sent_by" in seen else ""))
+            if seen is None:
+                cells.append("not measured yet")
+                continue
+            how = f" (held ones sent by {seen['held_sent_by']})" if "held_sent_by" in seen else \
+                f" (only {seen['how']})" if seen["how"] != "alone" else ""
+            cells.append(f"{seen['lost']}/8 lost, {seen['twice']} duplicated{how}")
         rows.append(f"| {stop} | " + " | ".join(cells) + " |")
     return "\n".join([
         "## Durable, per engine",

@@ -150,7 +150,7 @@ def views() -> list[View]:
         _whole("docs/versions.md", _versions, "the timelines, from docs/versions/observed.json"),
         _whole("docs/contract.md", _contract, "the spec's sentences and their tests"),
         _whole("docs/durable.md", _durable, "the durable twins' diffs"),
-        _whole("docs/queues.md", _queues, "which queue: the engines, from durable/engines.toml and docs/queues/observed"),
+        _whole("docs/queues.md", _queues, "which queue, from durable/engines.toml and docs/queues/observed"),
         View("README.md", _durable_diff, "README's durable diff"),
         _whole("docs/mutation.md", _mutation, "mutation, from docs/mutation/mutation.json"),
         _whole("docs/reliability.md", _reliability, "reliability, from docs/reliability/reliability.json"),

@@ -68,3 +68,48 @@ def test_every_way_of_running_names_a_measured_stop_and_its_sources() -> None:
         assert way["row"] in SIGTERM_TARGETS, name
         for key in ("source", "grace_source"):
             assert way[key].startswith("https://github.com/") and "/blob/v" in way[key], (name, key)
+
+
+def test_every_engine_property_is_declared_for_every_engine_with_a_test_and_a_source() -> None:
+    """durable/engines.toml: each property names a test function that is really there, and has a
+    value for every engine of shared/axes.py's ENGINES, with a source pinned to a release."""
+    from durable.declared import engine_properties
+    from shared.axes import ENGINES
+
+    for name, prop in engine_properties().items():
+        path, _, function = prop["measured_by"].partition("::")
+        assert f"def {function.partition('[')[0]}(" in (REPO / path).read_text(), name
+        for engine in ENGINES:
+            entry = prop[engine]
+            assert "value" in entry, (name, engine)
+            source = entry.get("source") or prop.get("source", "")
+            pinned = source.startswith(("https://github.com/", "https://raw.githubusercontent.com/"))
+            assert pinned, (name, engine)
+
+
+def test_the_queues_page_ticks_only_what_was_seen(tmp_path) -> None:
+    """docs/queues.md: a cell whose last observation agrees gets its tick; one that disagrees shows
+    what was measured instead, and one never measured says so."""
+    import json
+
+    from durable.queues import page
+
+    seen = tmp_path / "celery"
+    seen.mkdir()
+    (seen / "redis_sigkill.json").write_text(json.dumps({"how": "alone", "lost": 0, "twice": 0}))
+    (seen / "sigterm_to_the_worker_main.json").write_text(
+        json.dumps({"how": "alone", "lost": 2, "twice": 0, "held_sent_by": "the next worker"}))
+    text = page(tmp_path)
+    assert "[alone](#redis-sigkill-celery) ✓" in text
+    measured = "(measured: the next worker, 2 lost"
+    assert f"[the stopping worker](#sigterm-to-the-worker-main-celery) {measured}" in text
+    assert "[alone](#redis-sigkill-arq) (measured: not measured yet)" in text
+
+
+def test_the_queues_page_shows_each_engines_enqueue_as_written() -> None:
+    from durable.queues import enqueue_source, off_the_loop
+    from shared.axes import ENGINES
+
+    for engine in ENGINES.values():
+        assert enqueue_source(engine).startswith("async def enqueue(")
+    assert [off_the_loop(e) for e in ENGINES.values()] == [True, False, True, False]
