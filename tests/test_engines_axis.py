@@ -14,7 +14,8 @@ def test_an_unknown_engine_is_one_line_naming_the_engines() -> None:
     done = subprocess.run([sys.executable, "-c", "import durable.queue"], cwd=REPO, capture_output=True,
                           text=True, env={"AFTERWARD_ENGINE": "rq", "PYTHONPATH": str(REPO)}, timeout=60)
     assert done.returncode == 1
-    assert done.stderr.strip() == f"AFTERWARD_ENGINE='rq': no such engine; the engines are {', '.join(ENGINES)}"
+    names = ", ".join(ENGINES)
+    assert done.stderr.strip() == f"AFTERWARD_ENGINE='rq': no such engine; the engines are {names}"
 
 
 def test_each_engine_has_its_group_and_its_module() -> None:
