@@ -262,18 +262,16 @@ QUEUES_OBSERVED = "docs/queues/observed"
 
 
 #: The second engine CI runs, on one pair (FastAPI on uvicorn): the contract tier, and its
-#: redelivery after a SIGKILL and its stops (`nox -s durable` runs the rest, and the wrong variants).
+#: redelivery after a worker's SIGKILL (`nox -s durable` runs the rest, and the wrong variants).
 QUICK_ENGINE = "dramatiq"
-QUICK_ENGINE_CHECKS = ("durable/test_contract.py", "durable/test_engines.py", "-k",
-                       "contract or killed_workers or sigterm_mid_delivery")
+QUICK_ENGINE_CHECKS = ("durable/test_contract.py", "durable/test_engines.py", "-k", "contract or killed_workers")
 
 
 @nox.session
 def durable_quick(session: nox.Session) -> None:
     """The same durable checks at CI size: FastAPI's durable app under uvicorn, the wrong apps, and
     scale-out (not its wrong variants, 15-30 s each, nor the engine checks: `nox -s durable` runs
-    them); then one engine more, in its own environment: the contract tier, a worker's SIGKILL and
-    its SIGTERMs."""
+    them); then one engine more, in its own environment: the contract tier and a worker's SIGKILL."""
     durable_env(session, "celery")
     session.run(*DURABLE_RUN, "durable", "--framework", "fastapi", "--server", "uvicorn", "-k",
                 "not (scale_out and caught)", "--ignore", "durable/test_engines.py", *session.posargs)
