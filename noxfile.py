@@ -264,7 +264,8 @@ QUEUES_OBSERVED = "docs/queues/observed"
 #: The second engine CI runs, on one pair (FastAPI on uvicorn): the contract tier, and its
 #: redelivery after a worker's SIGKILL (`nox -s durable` runs the rest, and the wrong variants).
 QUICK_ENGINE = "dramatiq"
-QUICK_ENGINE_CHECKS = ("durable/test_contract.py", "durable/test_engines.py", "-k", "contract or killed_workers")
+QUICK_ENGINE_CHECKS = ("durable/test_contract.py", "durable/test_engines.py", "-k",
+                       "contract or killed_workers")
 
 
 @nox.session

@@ -13,13 +13,16 @@ tier's, unchanged.
 from __future__ import annotations
 
 import json
+import platform
 from collections.abc import Callable, Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.fixtures import TUNED, Live, Pair
+from durable.redis_server import redis_version
 from durable.stack import DurableServer, Stack, durable_app
 from shared.axes import ENGINES, Engine
 from shared.sink import SmtpSink
@@ -68,6 +71,11 @@ def observe(request: pytest.FixtureRequest,
         path = root / engine.name / f"{prop}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(value, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if seen:
+        versions = {name: metadata.version(name) for name in (engine.package, "redis")}
+        versions.update(python=platform.python_version(), redis_server=redis_version())
+        text = json.dumps(versions, indent=1, sort_keys=True) + "\n"
+        (root / engine.name / "versions.json").write_text(text, encoding="utf-8")
 
 
 @pytest.hookimpl(wrapper=True)

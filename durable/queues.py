@@ -147,6 +147,15 @@ def _test_link(measured_by: str) -> str:
     return "../" + measured_by.split("::", 1)[0]
 
 
+def _versions(engine: Engine, root: Path) -> str:
+    path = root / engine.name / "versions.json"
+    if not path.exists():
+        return "Not measured yet."
+    v = json.loads(path.read_text(encoding="utf-8"))
+    return (f"Last measured with {engine.package} {v[engine.package]}, redis-py {v['redis']} and Redis "
+            f"{v['redis_server']}, on Python {v['python']}.")
+
+
 def page(root: Path = OBSERVED) -> str:
     parts = [
         "# Which queue: Celery, arq, Dramatiq and taskiq on one spec",
@@ -182,7 +191,7 @@ def page(root: Path = OBSERVED) -> str:
     for engine in ENGINES.values():
         parts += [f"### {engine.title} ([{engine.module}](../{engine.module.replace('.', '/')}.py), "
                   f"[docs]({engine.docs}))", "", "```python", enqueue_source(engine), "```", "",
-                  f"The worker: `{' '.join(engine.worker_command(4, 'w1'))}`.", ""]
+                  f"The worker: `{' '.join(engine.worker_command(4, 'w1'))}`. {_versions(engine, root)}", ""]
     return "\n".join(parts)
 
 
