@@ -12,6 +12,7 @@ from pathlib import Path
 
 from conformance.render import differences
 from docs_site import managers, moves, sidebyside
+from durable.queues import titles
 from shared.servers import FRAMEWORKS, REPO, SERVERS
 
 __all__ = ["DOCS", "home", "pages", "stale"]
@@ -32,7 +33,7 @@ def home() -> str:
         "- [Moves](moves/index.md): a page for every move from one framework to another: the diff, what "
         "breaks, and [recipes](recipes.md) that keep the old behaviour, each checked by the suite; and "
         "[in-process → durable queue](durable.md) (on Redis), for work that must outlive the process, and "
-        "[which queue](queues.md): Celery, arq, Dramatiq and taskiq on the same clauses and crashes; "
+        f"[which queue](queues.md): {titles()} on the same clauses and crashes; "
         "and [between servers](moves/servers.md), what the server decides for each framework, and "
         "[between process managers](moves/managers.md) (`--workers`, gunicorn): shutdown, recycling, a "
         "blocked worker.",
