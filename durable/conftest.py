@@ -24,7 +24,7 @@ import pytest
 from conformance.fixtures import TUNED, Live, Pair
 from durable.redis_server import redis_version
 from durable.stack import DurableServer, Stack, durable_app
-from shared.axes import ENGINES, Engine
+from shared.axes import DEFAULT_ENGINE, ENGINES, Engine
 from shared.sink import SmtpSink
 
 #: The contract tier's worker: clause 10's one round of attempts.
@@ -33,8 +33,9 @@ CONTRACT_ENV = {"AFTERWARD_DURABLE_ROUNDS": "1"}
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("afterward")
-    group.addoption("--engine", default="celery", choices=list(ENGINES),
-                    help="the durable engine the apps enqueue on and the workers run (default: celery)")
+    group.addoption("--engine", default=DEFAULT_ENGINE.name, choices=list(ENGINES),
+                    help=f"the durable engine the apps enqueue on and the workers run "
+                         f"(default: {DEFAULT_ENGINE.name})")
     group.addoption("--observed", metavar="DIR", type=Path,
                     help="write what each engine check observed under DIR/<engine>/ (for docs/queues.md)")
 

@@ -7,6 +7,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from shared.axes import DEFAULT_ENGINE
+
 __all__ = ["ENGINE_PROPERTIES", "EXPECTED", "declared", "engine_properties", "properties"]
 
 EXPECTED = Path(__file__).with_name("expected.toml")
@@ -21,7 +23,7 @@ def engine_properties() -> dict[str, dict[str, Any]]:
     return tomllib.loads(ENGINE_PROPERTIES.read_text(encoding="utf-8"))
 
 
-def declared(prop: str, engine: str = "celery") -> Any:
+def declared(prop: str, engine: str = DEFAULT_ENGINE.name) -> Any:
     """The value declared for `prop` on `engine`: its own where the engines differ, else the shared one."""
     own = engine_properties().get(prop)
     if own is not None:

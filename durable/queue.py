@@ -14,7 +14,7 @@ import os
 from collections.abc import Awaitable, Callable
 
 from durable.delivery import ENGINE_ENV, BrokerUnavailable, unavailable_body
-from shared.axes import ENGINES, Engine
+from shared.axes import DEFAULT_ENGINE, ENGINES, Engine
 
 __all__ = ["ENGINE", "BrokerUnavailable", "enqueue", "engine", "unavailable_body"]
 
@@ -22,7 +22,7 @@ __all__ = ["ENGINE", "BrokerUnavailable", "enqueue", "engine", "unavailable_body
 def engine() -> Engine:
     """The engine this process runs on, from `AFTERWARD_ENGINE`; a name no record has is an error
     that lists the names there are."""
-    name = os.environ.get(ENGINE_ENV) or "celery"
+    name = os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE.name
     try:
         return ENGINES[name]
     except KeyError:

@@ -20,7 +20,7 @@ import redis
 from durable.delivery import BROKER_ENV, ENGINE_ENV
 from durable.redis_server import RedisServer
 from durable.worker import Worker
-from shared.axes import ENGINES, Engine
+from shared.axes import DEFAULT_ENGINE, Engine
 from shared.recorder import EVENTS_ENV
 from shared.servers import FRAMEWORKS, LiveServer
 
@@ -62,7 +62,7 @@ class Stack:
     concurrency: int = 4
     #: The module the workers load, when not the engine's own (a wrong variant's).
     tasks: str = ""
-    engine: Engine = ENGINES["celery"]
+    engine: Engine = DEFAULT_ENGINE
     extra_env: dict[str, str] = field(default_factory=dict)
     redis: RedisServer | None = None
     web: LiveServer | None = None

@@ -21,6 +21,7 @@ import redis
 from conformance.fixtures import fresh_address
 from durable.delivery import BROKER_ENV
 from durable.stack import Stack, durable_app
+from durable.tasks import pending
 from shared.recorder import read_events
 from shared.sink import SmtpSink
 
@@ -28,16 +29,12 @@ from shared.sink import SmtpSink
 NOTIFICATIONS = 40
 #: Seconds for every one of them to be delivered and acknowledged.
 DEADLINE = 60.0
-#: The queue and the not-yet-acknowledged messages, as kombu keeps them in Redis.
-QUEUE, UNACKED = "celery", "unacked"
-
-
 def drained(url: str) -> None:
     """Polls, with a deadline, until no message is queued or delivered but unacknowledged."""
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + DEADLINE
     try:
-        while client.llen(QUEUE) or client.hlen(UNACKED):
+        while pending(client):
             assert time.monotonic() < deadline, "messages still queued or unacknowledged"
             time.sleep(0.05)  # polling for acknowledgements that must come
     finally:

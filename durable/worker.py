@@ -23,7 +23,7 @@ from pathlib import Path
 
 from durable.delivery import ENGINE_ENV
 from shared import reaper
-from shared.axes import ENGINES, Engine
+from shared.axes import DEFAULT_ENGINE, Engine
 from shared.servers import REPO, process_tree
 
 __all__ = ["Worker"]
@@ -42,7 +42,7 @@ def _pending(pid: int) -> int:
 class Worker:
     def __init__(self, env: Mapping[str, str], log_path: Path, concurrency: int = 4,
                  ready_timeout: float = 60.0, name: str = "w1", app: str = "",
-                 unset: Sequence[str] = (), engine: Engine = ENGINES["celery"]) -> None:
+                 unset: Sequence[str] = (), engine: Engine = DEFAULT_ENGINE) -> None:
         self.engine = engine
         self.app = app  # the module the worker loads, when not the engine's own
         self.unset = tuple(unset)  # variables of this process's environment the worker must not see

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
+    "DEFAULT_ENGINE",
     "ENGINES",
     "FRAMEWORKS",
     "MANAGERS",
@@ -505,3 +506,5 @@ FRAMEWORKS: Mapping[str, Framework] = MappingProxyType({f.name: f for f in _FRAM
 PYTHONS: Mapping[str, Python] = MappingProxyType({p.version: p for p in _PYTHONS})
 #: The durable engines (durable/): Celery first, the one `nox -s durable_quick` and the demo run.
 ENGINES: Mapping[str, Engine] = MappingProxyType({e.name: e for e in _ENGINES})
+#: The engine the durable apps and the harness use when none is named: the first record.
+DEFAULT_ENGINE: Engine = _ENGINES[0]
